@@ -58,22 +58,28 @@ class [[nodiscard]] Status {
   Status withContext(const std::string& context) const;
 
  private:
-  Code code_ = Code::kOk;       // kOk means success
-  std::string message_;         // empty on success
+  Code code_ = Code::kOk;  // kOk means success
+  std::string message_;    // empty on success
 };
 
 inline Status invalidArgument(std::string message) {
   return {Code::kInvalidArgument, std::move(message)};
 }
-inline Status unavailable(std::string message) { return {Code::kUnavailable, std::move(message)}; }
-inline Status internalError(std::string message) { return {Code::kInternal, std::move(message)}; }
-inline Status notFound(std::string message) { return {Code::kNotFound, std::move(message)}; }
+inline Status unavailable(std::string message) {
+  return {Code::kUnavailable, std::move(message)};
+}
+inline Status internalError(std::string message) {
+  return {Code::kInternal, std::move(message)};
+}
+inline Status notFound(std::string message) {
+  return {Code::kNotFound, std::move(message)};
+}
 
 // Either a T or a non-OK Status.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.isOk() && "Result constructed from an OK status without a value");
     if (status_.isOk()) status_ = internalError("Result built from OK status without a value");

@@ -7,11 +7,16 @@ constexpr Minutes kMaxDuration = 3660 * kDay;  // ten years and change
 
 Minutes unitLength(char unit) {
   switch (unit) {
-    case 'w': return kWeek;
-    case 'd': return kDay;
-    case 'h': return kHour;
-    case 'm': return kMinute;
-    default: return 0;
+    case 'w':
+      return kWeek;
+    case 'd':
+      return kDay;
+    case 'h':
+      return kHour;
+    case 'm':
+      return kMinute;
+    default:
+      return 0;
   }
 }
 

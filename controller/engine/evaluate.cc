@@ -25,7 +25,9 @@ Ratio budgetRatio(const Events& e, Int128 budget) {
   return {den - static_cast<Int128>(e.bad) * Fixed::kScale, den};
 }
 
-std::string show(Fixed f) { return f.toString(4); }
+std::string show(Fixed f) {
+  return f.toString(4);
+}
 std::string show(const Ratio& r) {
   const auto f = toFixed(r);
   return f ? show(*f) : std::string("(out of range)");
@@ -35,17 +37,24 @@ std::string showWindowBurn(const IndicatorReading& reading, std::size_t i) {
   return b ? show(*b) : std::string("none");
 }
 
-bool isTimeslice(IndicatorKind kind) { return kind == IndicatorKind::kSaturation; }
+bool isTimeslice(IndicatorKind kind) {
+  return kind == IndicatorKind::kSaturation;
+}
 
 }  // namespace
 
 const char* decisionName(Decision decision) {
   switch (decision) {
-    case Decision::kApprove: return "approve";
-    case Decision::kInconclusive: return "inconclusive";
-    case Decision::kHalt: return "halt";
-    case Decision::kFreeze: return "freeze";
-    case Decision::kRollback: return "rollback";
+    case Decision::kApprove:
+      return "approve";
+    case Decision::kInconclusive:
+      return "inconclusive";
+    case Decision::kHalt:
+      return "halt";
+    case Decision::kFreeze:
+      return "freeze";
+    case Decision::kRollback:
+      return "rollback";
   }
   return "unknown";
 }
@@ -199,7 +208,8 @@ void evaluate(const SloState& state, Verdict& out) {
     guardNow = series.window(static_cast<std::size_t>(layout.fiveMinuteIndex())).total;
     guardBefore = series.weekAgoTraffic().value_or(0);
     if (guardBefore > 0) {
-      const Int128 keep = Fixed::kScale - spec.traffic.maxDrop->raw();  // (1 − maxDrop) in billionths
+      const Int128 keep =
+          Fixed::kScale - spec.traffic.maxDrop->raw();  // (1 − maxDrop) in billionths
       guardTrips = static_cast<Int128>(guardNow) * Fixed::kScale < keep * guardBefore;
     }
   }
@@ -253,8 +263,8 @@ void evaluate(const SloState& state, Verdict& out) {
                                 " (freeze)");
         } else if (wasFrozen && compare(budgets[k], unfreezeAbove) <= 0) {
           out.reasons.push_back(name + ": budget remaining " + show(budgets[k]) +
-                                " not above unfreezeAbove " +
-                                spec.policy.unfreezeAbove.toString() + " (stays frozen)");
+                                " not above unfreezeAbove " + spec.policy.unfreezeAbove.toString() +
+                                " (stays frozen)");
         }
       }
     }
@@ -265,8 +275,7 @@ void evaluate(const SloState& state, Verdict& out) {
         std::string("traffic: ") +
         indicatorName(spec.indicators[static_cast<std::size_t>(slo.guardIndex())].kind) +
         " last 5m had " + std::to_string(guardNow) + " events, fewer than " +
-        show(Fixed::fromRaw(keep.raw() * 100)) +
-        "% of the " + std::to_string(guardBefore) +
+        show(Fixed::fromRaw(keep.raw() * 100)) + "% of the " + std::to_string(guardBefore) +
         " in the same 5m one week earlier (maxDrop " + spec.traffic.maxDrop->toString() + ")");
   }
   if (out.decision == Decision::kInconclusive) {

@@ -37,7 +37,7 @@ __extension__ using Uint128 = unsigned __int128;
 
 class Fixed {
  public:
-  static constexpr int kDigits = 9;                     // decimal places
+  static constexpr int kDigits = 9;                      // decimal places
   static constexpr std::int64_t kScale = 1'000'000'000;  // 10^kDigits
 
   constexpr Fixed() = default;
@@ -84,7 +84,9 @@ struct Ratio {
   Int128 den = 1;  // denominator, > 0
 };
 
-inline Ratio toRatio(Fixed f) { return {f.raw(), Fixed::kScale}; }
+inline Ratio toRatio(Fixed f) {
+  return {f.raw(), Fixed::kScale};
+}
 
 // Exact three-way comparison: -1, 0 or 1. Never overflows.
 int compare(const Ratio& a, const Ratio& b);

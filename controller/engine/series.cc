@@ -27,10 +27,14 @@ void applyDelta(std::uint64_t& sum, std::int64_t delta) {
 
 const char* recordOutcomeName(RecordOutcome outcome) {
   switch (outcome) {
-    case RecordOutcome::kRecorded: return "recorded";
-    case RecordOutcome::kTooOld: return "too old";
-    case RecordOutcome::kInvalid: return "invalid";
-    case RecordOutcome::kOverflow: return "overflow";
+    case RecordOutcome::kRecorded:
+      return "recorded";
+    case RecordOutcome::kTooOld:
+      return "too old";
+    case RecordOutcome::kInvalid:
+      return "invalid";
+    case RecordOutcome::kOverflow:
+      return "overflow";
   }
   return "unknown";
 }
@@ -141,9 +145,12 @@ RecordOutcome IndicatorSeries::record(Minutes resolution, Minutes end, std::uint
     inWindow[i] = static_cast<std::size_t>(windows[i].tier) >= tier && end > windowStart(i);
   }
 
-  const auto fits = [&](const Events& e) { return addFits(e.total, dTotal) && addFits(e.bad, dBad); };
+  const auto fits = [&](const Events& e) {
+    return addFits(e.total, dTotal) && addFits(e.bad, dBad);
+  };
   bool ok = true;
-  for (std::size_t t = tier + 1; t < tiers.size(); ++t) ok = ok && (coarser[t] == nullptr || fits(*coarser[t]));
+  for (std::size_t t = tier + 1; t < tiers.size(); ++t)
+    ok = ok && (coarser[t] == nullptr || fits(*coarser[t]));
   for (std::size_t i = 0; i < windows.size(); ++i) ok = ok && (!inWindow[i] || fits(sums_[i]));
   if (trafficSlot != nullptr) ok = ok && addFits(*trafficSlot, dTotal);
   if (!ok) return RecordOutcome::kOverflow;

@@ -42,10 +42,10 @@ struct Events {
 inline constexpr std::uint64_t kMaxEvents = 0x7fff'ffff'ffff'ffffULL;
 
 enum class RecordOutcome {
-  kRecorded,    // applied
-  kTooOld,      // the bucket's ring no longer holds it; nothing changed
-  kInvalid,     // bad > total, unknown resolution or misaligned end; nothing changed
-  kOverflow,    // some sum would pass kMaxEvents; nothing changed
+  kRecorded,  // applied
+  kTooOld,    // the bucket's ring no longer holds it; nothing changed
+  kInvalid,   // bad > total, unknown resolution or misaligned end; nothing changed
+  kOverflow,  // some sum would pass kMaxEvents; nothing changed
 };
 
 const char* recordOutcomeName(RecordOutcome outcome);
@@ -94,15 +94,15 @@ class IndicatorSeries {
     std::int32_t count;
   };
   RingRef ring(std::size_t tier);
-  Events* slotFor(std::size_t tier, Minutes end);   // nullptr when outside the ring
-  std::uint64_t* trafficSlotFor(Minutes end);       // nullptr when outside the ring
-  Minutes windowStart(std::size_t i) const;         // floor_R(head − W)
+  Events* slotFor(std::size_t tier, Minutes end);  // nullptr when outside the ring
+  std::uint64_t* trafficSlotFor(Minutes end);      // nullptr when outside the ring
+  Minutes windowStart(std::size_t i) const;        // floor_R(head − W)
 
   std::shared_ptr<const WindowLayout> layout_;
-  Minutes head_;                                     // newest minute the windows end at
-  std::array<Events, kMaxWindows> sums_{};           // running window sums
-  std::vector<Events> slots_;                        // all tiers' rings, back to back
-  std::vector<std::uint64_t> traffic_;               // 5-minute totals, empty without the guard
+  Minutes head_;                            // newest minute the windows end at
+  std::array<Events, kMaxWindows> sums_{};  // running window sums
+  std::vector<Events> slots_;               // all tiers' rings, back to back
+  std::vector<std::uint64_t> traffic_;      // 5-minute totals, empty without the guard
 };
 
 // What a startup backfill records so that every window of a layout is exact

@@ -4,9 +4,12 @@ namespace slogate::engine {
 
 const char* indicatorName(IndicatorKind kind) {
   switch (kind) {
-    case IndicatorKind::kErrors: return "errors";
-    case IndicatorKind::kLatency: return "latency";
-    case IndicatorKind::kSaturation: return "saturation";
+    case IndicatorKind::kErrors:
+      return "errors";
+    case IndicatorKind::kLatency:
+      return "latency";
+    case IndicatorKind::kSaturation:
+      return "saturation";
   }
   return "unknown";
 }

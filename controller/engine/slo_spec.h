@@ -52,16 +52,16 @@ struct IndicatorSpec {
 };
 
 struct TrafficGuard {
-  std::uint64_t minEvents = 0;     // a rule is judged only with this many events (at least 1)
-  std::optional<Fixed> maxDrop;    // halt when 5m traffic fell by more than this fraction
+  std::uint64_t minEvents = 0;   // a rule is judged only with this many events (at least 1)
+  std::optional<Fixed> maxDrop;  // halt when 5m traffic fell by more than this fraction
 };
 
 struct Policy {
   Mode mode = Mode::kEnforce;
   OnNoData onNoData = OnNoData::kHalt;
-  Fixed freezeBelow = kZero;                    // freeze at or below this budget fraction
+  Fixed freezeBelow = kZero;                         // freeze at or below this budget fraction
   Fixed unfreezeAbove = Fixed::fromRaw(50'000'000);  // lift only above this (0.05)
-  std::vector<BurnRateRule> rules;             // never empty once validated
+  std::vector<BurnRateRule> rules;                   // never empty once validated
 };
 
 struct TargetRef {

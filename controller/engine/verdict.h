@@ -36,8 +36,8 @@ struct IndicatorReading {
   IndicatorKind kind = IndicatorKind::kErrors;
   Fixed objective;
   Fixed budgetRemaining = kOne;
-  Events events;                                  // over the SLO window
-  std::array<std::int64_t, kMaxWindows> burn{};   // raw Fixed per layout window, or kNoBurn
+  Events events;                                 // over the SLO window
+  std::array<std::int64_t, kMaxWindows> burn{};  // raw Fixed per layout window, or kNoBurn
 
   // Burn rate of layout window i; nullopt for a window with no events.
   std::optional<Fixed> burnRate(std::size_t i) const {
@@ -49,10 +49,10 @@ struct Verdict {
   std::shared_ptr<const CompiledSlo> slo;  // the spec and layout this verdict is for
   Minutes evaluatedAt = 0;                 // minute since the epoch
   Decision decision = Decision::kInconclusive;
-  bool frozen = false;                     // freeze state after this evaluation
-  std::vector<std::string> reasons;        // empty only for approve
+  bool frozen = false;               // freeze state after this evaluation
+  std::vector<std::string> reasons;  // empty only for approve
   std::array<IndicatorReading, kIndicatorKinds> indicators{};
-  std::size_t indicatorCount = 0;          // readings in spec order
+  std::size_t indicatorCount = 0;  // readings in spec order
 };
 
 }  // namespace slogate::engine

@@ -21,9 +21,8 @@ Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
     Minutes length;
     bool listed;
   };
-  std::vector<Want> wants = {{5, true},         {30, true},        {kHour, true},
-                             {2 * kHour, true}, {6 * kHour, true}, {kDay, true},
-                             {3 * kDay, true}};
+  std::vector<Want> wants = {{5, true},         {30, true},   {kHour, true},   {2 * kHour, true},
+                             {6 * kHour, true}, {kDay, true}, {3 * kDay, true}};
   for (const BurnRateRule& rule : rules) {
     for (const Minutes length : {rule.longWindow, rule.shortWindow}) {
       if (length <= 0 || length > kMaxSloWindow) {
@@ -69,8 +68,9 @@ Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
     TierDef& tier = layout->tiers_[layout->tierCount_];
     tierIndexOf[t] = static_cast<int>(layout->tierCount_++);
     tier.resolution = kResolutions[t];
-    tier.slots = static_cast<std::int32_t>(
-        t == 0 ? maxAt[t] + kLateHorizon + 2 : ceilTo(maxAt[t], kResolutions[t]) / kResolutions[t] + 3);
+    tier.slots =
+        static_cast<std::int32_t>(t == 0 ? maxAt[t] + kLateHorizon + 2
+                                         : ceilTo(maxAt[t], kResolutions[t]) / kResolutions[t] + 3);
     tier.offset = offset;
     offset += tier.slots;
   }

@@ -38,21 +38,21 @@ namespace slogate::engine {
 
 inline constexpr int kMaxWindows = 16;  // distinct window lengths an SLO may use
 inline constexpr int kMaxTiers = 3;
-inline constexpr Minutes kLateHorizon = 60;   // a 1-minute slice may be corrected this late
+inline constexpr Minutes kLateHorizon = 60;       // a 1-minute slice may be corrected this late
 inline constexpr Minutes kTrafficResolution = 5;  // the traffic guard's week-ago ring
 inline constexpr Minutes kMaxSloWindow = 90 * kDay;
 
 struct TierDef {
-  Minutes resolution = 1;  // bucket length: 1, 15 or 60 minutes
-  std::int32_t slots = 0;  // ring size in buckets
+  Minutes resolution = 1;   // bucket length: 1, 15 or 60 minutes
+  std::int32_t slots = 0;   // ring size in buckets
   std::int32_t offset = 0;  // first slot in the series' slot array
 };
 
 struct WindowDef {
-  Minutes length = 0;      // W
-  std::int32_t tier = 0;   // index into tiers(); its resolution is R
-  bool listed = false;     // a standard or rule window: reported under its own name
-  std::string name;        // "5m", "1d", ...
+  Minutes length = 0;     // W
+  std::int32_t tier = 0;  // index into tiers(); its resolution is R
+  bool listed = false;    // a standard or rule window: reported under its own name
+  std::string name;       // "5m", "1d", ...
 };
 
 class WindowLayout {
@@ -84,7 +84,7 @@ class WindowLayout {
   WindowLayout() = default;
   std::array<WindowDef, kMaxWindows> windows_{};  // ascending length
   std::size_t windowCount_ = 0;
-  std::array<TierDef, kMaxTiers> tiers_{};        // ascending resolution
+  std::array<TierDef, kMaxTiers> tiers_{};  // ascending resolution
   std::size_t tierCount_ = 0;
   std::int32_t totalSlots_ = 0;    // sum of tier slots
   std::int32_t trafficSlots_ = 0;  // 0 without the traffic ring

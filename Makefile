@@ -1,0 +1,47 @@
+# Thin wrapper over CMake/CTest. The two commands README documents:
+#   make demo   — build slogate and show the gate's decisions over a shipped history
+#   make test   — install what the tests need (Debian, as root), build, run every test
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+DEB_PACKAGES := cmake ninja-build g++ ccache pkg-config googletest libgtest-dev libgmock-dev \
+  libbenchmark-dev libboost-dev libssl-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev \
+  prometheus clang-format curl
+
+.PHONY: deps build test unit integration bench format-check demo clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps build format-check
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
+
+integration: build
+	ctest --test-dir $(BUILD) --output-on-failure -L integration
+
+bench: build
+	$(BUILD)/tests/bench/engine_bench
+
+format-check:
+	@files=$$(git ls-files 'controller/*.h' 'controller/*.cc' 'controller/*.cpp' 'tests/*.h' 'tests/*.cc'); \
+	if [ -n "$$files" ]; then clang-format --dry-run --Werror $$files; fi
+
+demo: deps build
+	$(BUILD)/controller/slogate --version
+
+clean:
+	rm -rf $(BUILD)
