@@ -7,9 +7,9 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 DEB_PACKAGES := cmake ninja-build g++ ccache pkg-config googletest libgtest-dev libgmock-dev \
   libbenchmark-dev libboost-dev libssl-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev \
-  prometheus clang-format curl
+  prometheus clang-format clang-tidy curl
 
-.PHONY: deps build test unit integration bench format-check demo clean
+.PHONY: deps build test unit integration bench format-check tidy demo clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -39,6 +39,11 @@ bench: build
 format-check:
 	@files=$$(git ls-files 'controller/*.h' 'controller/*.cc' 'controller/*.cpp' 'tests/*.h' 'tests/*.cc'); \
 	if [ -n "$$files" ]; then clang-format --dry-run --Werror $$files; fi
+
+# clang-tidy (checked-in .clang-tidy) over every project source.
+tidy: build
+	@files=$$(git ls-files 'controller/*.cc' 'controller/*.cpp'); \
+	for f in $$files; do clang-tidy --quiet -p $(BUILD) $$f 2>/dev/null || exit 1; done
 
 demo: deps build
 	$(BUILD)/controller/slogate --version

@@ -111,13 +111,14 @@ Result<std::int64_t> parseTime(std::string_view text) {
     if (!digits(text, pos + 1, 2, oh) || !digits(text, pos + 4, 2, om) || oh > 23 || om > 59) {
       return bad("bad zone offset");
     }
-    offset = (oh * 3600 + om * 60) * (text[pos] == '-' ? -1 : 1);
+    offset = (std::int64_t{oh} * 3600 + std::int64_t{om} * 60) * (text[pos] == '-' ? -1 : 1);
   } else {
     return bad("expected a zone: Z or ±HH:MM");
   }
   const std::int64_t days =
       daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  return days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset;
+  return days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 +
+         std::min(second, 59) - offset;
 }
 
 }  // namespace slogate

@@ -111,8 +111,8 @@ Result<std::shared_ptr<const CompiledSlo>> CompiledSlo::compile(SloSpec spec) {
   if (!layout) return layout.status().withContext("spec.window");
   slo->layout_ = *layout;
   for (const BurnRateRule& rule : spec.policy.rules) {
-    slo->rules_.push_back({rule, static_cast<std::int8_t>(slo->layout_->indexOf(rule.longWindow)),
-                           static_cast<std::int8_t>(slo->layout_->indexOf(rule.shortWindow))});
+    slo->rules_.push_back({rule, static_cast<std::uint8_t>(slo->layout_->indexOf(rule.longWindow)),
+                           static_cast<std::uint8_t>(slo->layout_->indexOf(rule.shortWindow))});
   }
   if (guard) {
     slo->guardIndex_ = 0;  // indicators are sorted: errors, else latency, comes first

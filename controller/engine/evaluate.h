@@ -36,8 +36,8 @@ class CompiledSlo {
  public:
   struct Rule {
     BurnRateRule rule;
-    std::int8_t longIndex = 0;   // layout window index of rule.longWindow
-    std::int8_t shortIndex = 0;  // layout window index of rule.shortWindow
+    std::uint8_t longIndex = 0;   // layout window index of rule.longWindow
+    std::uint8_t shortIndex = 0;  // layout window index of rule.shortWindow
   };
 
   // Checks what the engine relies on (objectives in (0, 1), at least one rule,

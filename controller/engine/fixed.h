@@ -62,6 +62,7 @@ class Fixed {
   // zeros dropped: toString(2) of 0.2333333 is "0.23".
   std::string toString(int decimals) const;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads defaulted <=>
   friend constexpr auto operator<=>(Fixed a, Fixed b) = default;
 
   // Checked arithmetic: nullopt on overflow.
