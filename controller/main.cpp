@@ -1,7 +1,13 @@
 // main.cpp — wiring only: dispatches the subcommand.
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "cli/commands.h"
 
 namespace {
 
@@ -33,6 +39,12 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "evaluate") {
+    return slogate::cli::runEvaluate(args, std::cout, std::cerr,
+                                     [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+  }
+  if (command == "replay") return slogate::cli::runReplay(args, std::cout, std::cerr);
   std::fprintf(stderr, "slogate: unknown command \"%s\" (see slogate --help)\n", argv[1]);
   return 2;
 }

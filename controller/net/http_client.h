@@ -1,0 +1,71 @@
+// http_client.h — HttpClient: the one outbound HTTP interface.
+//
+// Readers (prometheus/, later kube/) talk HTTP through this interface so that
+// no header outside net/ includes cpprestsdk, and tests can swap in a fake
+// transport. One client serves one base URL ("https://host:port/prefix");
+// requests give the path and query relative to it.
+//
+//   auto client = net::makeHttpClient("http://127.0.0.1:9090", {});
+//   auto resp = (*client)->send({.method = "GET", .target = "/-/ready"});
+//
+// Errors: a transport failure (refused, reset, TLS) is kUnavailable, a timeout
+// kDeadline; any HTTP status is a response, not an error.
+//
+// Thread safety: send() may be called from several threads at once.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+
+namespace slogate::net {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string target;  // path and query, e.g. "/api/v1/query?query=up"
+  Headers headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+  // The first header with this name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+};
+
+struct TlsOptions {
+  std::string caFile;               // PEM bundle to verify the server; "" = system roots
+  std::string certFile;             // client certificate (PEM), optional
+  std::string keyFile;              // its key (PEM), optional
+  bool insecureSkipVerify = false;  // for tests and labs only
+};
+
+struct HttpClientOptions {
+  std::chrono::milliseconds timeout{10'000};  // whole request
+  TlsOptions tls;
+  std::size_t maxResponseBytes = 256u << 20;  // larger bodies are an error
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+};
+
+// A client over cpprestsdk for `baseUrl` (http or https). Fails on a
+// malformed URL or unreadable TLS files.
+Result<std::unique_ptr<HttpClient>> makeHttpClient(const std::string& baseUrl,
+                                                   const HttpClientOptions& options);
+
+// RFC 3986 percent-encoding of a query parameter value.
+std::string urlEncode(std::string_view value);
+
+}  // namespace slogate::net

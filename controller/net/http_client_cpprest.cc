@@ -1,0 +1,137 @@
+// HttpClient over cpprestsdk's http_client. The only file that includes it.
+#include <cpprest/http_client.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+
+#include "net/http_client.h"
+
+namespace slogate::net {
+namespace {
+
+namespace http = web::http;
+
+bool fileReadable(const std::string& path) {
+  std::ifstream in(path);
+  return static_cast<bool>(in);
+}
+
+class CpprestHttpClient final : public HttpClient {
+ public:
+  CpprestHttpClient(const std::string& baseUrl, const HttpClientOptions& options)
+      : baseUrl_(baseUrl), options_(options), client_(baseUrl, config(options)) {}
+
+  // HttpClient
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    const std::string what = request.method + " " + baseUrl_ + request.target;
+    try {
+      http::http_request req(request.method);
+      req.set_request_uri(request.target);
+      for (const auto& [name, value] : request.headers) req.headers().add(name, value);
+      if (!request.body.empty() || request.method == "POST" || request.method == "PATCH" ||
+          request.method == "PUT") {
+        std::string contentType = "application/octet-stream";
+        for (const auto& [name, value] : request.headers) {
+          if (equalsIgnoreCase(name, "Content-Type")) contentType = value;
+        }
+        req.set_body(request.body, contentType);
+      }
+      http::http_response resp = client_.request(req).get();
+      HttpResponse out;
+      out.status = resp.status_code();
+      for (const auto& [name, value] : resp.headers()) out.headers.emplace_back(name, value);
+      const std::vector<unsigned char> body = resp.extract_vector().get();
+      if (body.size() > options_.maxResponseBytes) {
+        return Status(Code::kInternal, what + ": response larger than " +
+                                           std::to_string(options_.maxResponseBytes) + " bytes");
+      }
+      out.body.assign(body.begin(), body.end());
+      return out;
+    } catch (const http::http_exception& e) {
+      const std::string msg = e.what();
+      const bool timedOut = e.error_code() == std::errc::timed_out ||
+                            msg.find("timed out") != std::string::npos ||
+                            msg.find("timeout") != std::string::npos;
+      return Status(timedOut ? Code::kDeadline : Code::kUnavailable, what + ": " + msg);
+    } catch (const std::exception& e) {
+      return unavailable(what + ": " + e.what());
+    }
+  }
+
+ private:
+  static bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+
+  static http::client::http_client_config config(const HttpClientOptions& options) {
+    http::client::http_client_config cfg;
+    cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(options.timeout));
+    cfg.set_validate_certificates(!options.tls.insecureSkipVerify);
+    const TlsOptions tls = options.tls;
+    if (!tls.caFile.empty() || !tls.certFile.empty()) {
+      cfg.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+        if (!tls.caFile.empty()) ctx.load_verify_file(tls.caFile);
+        if (!tls.certFile.empty()) ctx.use_certificate_chain_file(tls.certFile);
+        if (!tls.keyFile.empty())
+          ctx.use_private_key_file(tls.keyFile, boost::asio::ssl::context::pem);
+      });
+    }
+    return cfg;
+  }
+
+  std::string baseUrl_;
+  HttpClientOptions options_;
+  http::client::http_client client_;
+};
+
+}  // namespace
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return v;
+    }
+  }
+  return "";
+}
+
+std::string urlEncode(std::string_view value) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size() * 3);
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<HttpClient>> makeHttpClient(const std::string& baseUrl,
+                                                   const HttpClientOptions& options) {
+  if (baseUrl.rfind("http://", 0) != 0 && baseUrl.rfind("https://", 0) != 0) {
+    return invalidArgument("\"" + baseUrl + "\" is not an http:// or https:// URL");
+  }
+  for (const std::string* f : {&options.tls.caFile, &options.tls.certFile, &options.tls.keyFile}) {
+    if (!f->empty() && !fileReadable(*f)) return invalidArgument(*f + ": cannot read");
+  }
+  try {
+    return std::unique_ptr<HttpClient>(std::make_unique<CpprestHttpClient>(baseUrl, options));
+  } catch (const std::exception& e) {
+    return invalidArgument("\"" + baseUrl + "\": " + e.what());
+  }
+}
+
+}  // namespace slogate::net
