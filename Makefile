@@ -9,7 +9,7 @@ DEB_PACKAGES := cmake ninja-build g++ ccache pkg-config googletest libgtest-dev 
   libbenchmark-dev libboost-dev libssl-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev \
   prometheus clang-format clang-tidy curl
 
-.PHONY: deps build test unit integration bench format-check tidy demo clean
+.PHONY: deps build test unit integration bench bench-prometheus format-check tidy demo clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -36,6 +36,10 @@ integration: build
 bench: build
 	$(BUILD)/tests/bench/engine_bench
 
+# Cold start and Prometheus CPU against Sloth-style rules (about 6 minutes).
+bench-prometheus: build
+	$(BUILD)/tests/bench/prometheus_bench --slos 1000 --steady-minutes 10 --sloth-minutes 3
+
 format-check:
 	@files=$$(git ls-files 'controller/*.h' 'controller/*.cc' 'controller/*.cpp' 'tests/*.h' 'tests/*.cc'); \
 	if [ -n "$$files" ]; then clang-format --dry-run --Werror $$files; fi
@@ -46,7 +50,7 @@ tidy: build
 	for f in $$files; do clang-tidy --quiet -p $(BUILD) $$f 2>/dev/null || exit 1; done
 
 demo: deps build
-	$(BUILD)/controller/slogate --version
+	$(BUILD)/tests/harness/slogate_demo
 
 clean:
 	rm -rf $(BUILD)

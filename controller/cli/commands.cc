@@ -1,9 +1,11 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <ostream>
 #include <sstream>
+#include <thread>
 
 #include "base/time.h"
 #include "cli/flags.h"
@@ -35,6 +37,7 @@ void declarePrometheusFlags(Flags& f) {
   f.declare("ca-file", "FILE", "PEM CA bundle to verify an https Prometheus");
   f.declare("insecure-skip-verify", "true|false", "do not verify the server certificate");
   f.declare("timeout", "SECONDS", "per-request timeout (default 30)");
+  f.declare("parallel", "N", "SLOs read from Prometheus at once (default 4)");
 }
 
 Result<std::string> readSecret(const std::string& flag, const std::string& path) {
@@ -112,7 +115,21 @@ struct Setup {
   std::vector<std::shared_ptr<const engine::CompiledSlo>> slos;
   std::unique_ptr<prometheus::QueryClient> client;
   bool text = false;
+  std::size_t parallel = 4;
 };
+
+// Runs fn(0..n-1) on up to `workers` threads.
+template <typename Fn>
+void parallelFor(std::size_t n, std::size_t workers, Fn fn) {
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 1; w < std::min(workers, n); ++w) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+}
 
 std::optional<Failure> prepare(Setup& s, const std::vector<std::string>& args,
                                const std::string& command) {
@@ -124,6 +141,15 @@ std::optional<Failure> prepare(Setup& s, const std::vector<std::string>& args,
   if (!text)
     return Failure{kExitInvalidInput, "slogate " + command + ": " + text.status().message()};
   s.text = *text;
+  if (auto p = s.flags.get("parallel")) {
+    const bool digits =
+        !p->empty() && p->size() < 4 && p->find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(*p) == 0) {
+      return Failure{kExitInvalidInput, "slogate " + command + ": --parallel: \"" + *p +
+                                            "\" is not a whole number from 1 to 999"};
+    }
+    s.parallel = static_cast<std::size_t>(std::stoi(*p));
+  }
   auto options = clientOptions(s.flags);
   if (!options) {
     return Failure{kExitInvalidInput, "slogate " + command + ": " + options.status().message()};
@@ -212,18 +238,30 @@ int runEvaluate(const std::vector<std::string>& args, std::ostream& out, std::os
     at = *t;
   }
   prometheus::SloReader reader(*s.client);
-  std::string output;
-  engine::Decision worst = engine::Decision::kApprove;
-  for (const auto& slo : s.slos) {
+  std::vector<std::string> lines(s.slos.size());
+  std::vector<engine::Decision> decisions(s.slos.size(), engine::Decision::kApprove);
+  std::vector<Status> failures(s.slos.size());
+  parallelFor(s.slos.size(), s.parallel, [&](std::size_t n) {
+    const auto& slo = s.slos[n];
     auto state = reader.backfill(slo, at);
     if (!state) {
-      err << "slogate evaluate: " << sloId(*slo) << ": " << state.status().message() << "\n";
-      return kExitCouldNotEvaluate;
+      failures[n] = state.status().withContext(sloId(*slo));
+      return;
     }
     const engine::Verdict v = engine::evaluate(*state);
-    worst = std::max(worst, v.decision);
-    output += s.text ? engine::verdictText(v) + "\n" : engine::verdictJson(v) + "\n";
+    decisions[n] = v.decision;
+    lines[n] = s.text ? engine::verdictText(v) : engine::verdictJson(v) + "\n";
+  });
+  // The first failure in file order, so the message does not depend on timing.
+  for (const Status& f : failures) {
+    if (!f.isOk()) {
+      err << "slogate evaluate: " << f.message() << "\n";
+      return kExitCouldNotEvaluate;
+    }
   }
+  std::string output;
+  for (const std::string& line : lines) output += line;
+  const engine::Decision worst = *std::max_element(decisions.begin(), decisions.end());
   out << output << std::flush;
   return exitCodeFor(worst);
 }
@@ -234,6 +272,8 @@ int runReplay(const std::vector<std::string>& args, std::ostream& out, std::ostr
   s.flags.declare("from", "TIME", "first step (RFC 3339 or Unix seconds)", true);
   s.flags.declare("to", "TIME", "last step, inclusive", true);
   s.flags.declare("step", "DURATION", "time between steps (default 1m)");
+  s.flags.declare("changes", "true|false",
+                  "print only the steps where an SLO's decision changed (default false)");
   if (wantsHelp(args)) {
     out << "usage: slogate replay --slo FILE --prometheus URL --from TIME --to TIME [--step 1m]\n"
         << s.flags.usage()
@@ -261,6 +301,12 @@ int runReplay(const std::vector<std::string>& args, std::ostream& out, std::ostr
         << formatRfc3339(*from * 60) << ")\n";
     return kExitInvalidInput;
   }
+  const std::string changes = s.flags.get("changes").value_or("false");
+  if (changes != "true" && changes != "false") {
+    err << "slogate replay: --changes: \"" << changes << "\" is not true or false\n";
+    return kExitInvalidInput;
+  }
+  const bool changesOnly = changes == "true";
   const Minutes steps = (*to - *from) / *step + 1;
   if (steps * static_cast<Minutes>(s.slos.size()) > 5'000'000) {
     err << "slogate replay: " << steps << " steps for " << s.slos.size()
@@ -272,15 +318,14 @@ int runReplay(const std::vector<std::string>& args, std::ostream& out, std::ostr
   // lines[step][slo]: printed in time order once everything was evaluated.
   std::vector<std::vector<std::string>> lines(static_cast<std::size_t>(steps),
                                               std::vector<std::string>(s.slos.size()));
-  for (std::size_t n = 0; n < s.slos.size(); ++n) {
+  std::vector<Status> failures(s.slos.size());
+  parallelFor(s.slos.size(), s.parallel, [&](std::size_t n) {
     const auto& slo = s.slos[n];
-    const auto fail = [&](const Status& st) {
-      err << "slogate replay: " << sloId(*slo) << ": " << st.message() << "\n";
-      return kExitCouldNotEvaluate;
-    };
+    const auto fail = [&](const Status& st) { failures[n] = st.withContext(sloId(*slo)); };
     // One backfill at --from, then every minute up to --to in one pass.
     auto state = reader.backfill(slo, *from);
     if (!state) return fail(state.status());
+
     std::vector<prometheus::Slices> minutes;
     for (std::size_t k = 0; k < slo->spec().indicators.size(); ++k) {
       auto m = reader.fetch(*slo, k, 1, *from, *to);
@@ -304,13 +349,22 @@ int runReplay(const std::vector<std::string>& args, std::ostream& out, std::ostr
       state->frozen = v.frozen;
       const bool changed = !previous || *previous != v.decision;
       previous = v.decision;
+      if (changesOnly && !changed) continue;
       lines[static_cast<std::size_t>(i)][n] =
           s.text ? replayLine(v, changed) : engine::verdictJson(v);
+    }
+  });
+  for (const Status& f : failures) {
+    if (!f.isOk()) {
+      err << "slogate replay: " << f.message() << "\n";
+      return kExitCouldNotEvaluate;
     }
   }
   std::string output;
   for (const auto& row : lines) {
-    for (const auto& line : row) output += line + "\n";
+    for (const auto& line : row) {
+      if (!line.empty()) output += line + "\n";
+    }
   }
   out << output << std::flush;
   return 0;

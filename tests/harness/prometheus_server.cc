@@ -372,7 +372,18 @@ std::unique_ptr<PrometheusServer> PrometheusServer::start(const std::string& ope
           "); output:\n" + readTail(promtoolLog);
     return nullptr;
   }
-  if (!writeFile(dir + "/prometheus.yml", "global:\n  scrape_interval: 15s\n")) {
+  std::string config =
+      "global:\n  scrape_interval: 15s\n  evaluation_interval: " + options.evaluationInterval +
+      "\n";
+  if (!options.rules.empty()) {
+    if (!writeFile(dir + "/rules.yml", options.rules)) {
+      err = "cannot write " + dir + "/rules.yml";
+      return nullptr;
+    }
+    config += "rule_files: [\"" + dir + "/rules.yml\"]\n";
+  }
+  if (!options.scrapeConfigs.empty()) config += "scrape_configs:\n" + options.scrapeConfigs;
+  if (!writeFile(dir + "/prometheus.yml", config)) {
     err = "cannot write " + dir + "/prometheus.yml";
     return nullptr;
   }

@@ -39,6 +39,12 @@ bool prometheusAvailable();
 struct PrometheusOptions {
   std::string retention = "400d";
   int readyTimeoutMs = 15000;
+  // Rule groups (a Prometheus rules file's YAML); written to rules.yml and
+  // loaded when not empty, evaluated every `evaluationInterval`.
+  std::string rules;
+  std::string evaluationInterval = "1m";
+  // Raw YAML list items under scrape_configs (e.g. to scrape slogate).
+  std::string scrapeConfigs;
 };
 
 class PrometheusServer {
