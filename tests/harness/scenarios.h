@@ -7,9 +7,9 @@
 // budget remaining 0.6). On day 2 at 10:00 a bad revision fails 10% of the
 // requests for 45 minutes (burn 20): the 1h/5m rule fires at 10:43
 // (rollback), and the day's errors pass 7,200 (freeze). Afterwards 1 error a
-// minute (burn 0.2): as the healthy-but-noisier minutes of day 1 leave the
-// window the budget climbs above 0 (still frozen: not above unfreezeAbove
-// 0.05) and, hours later, above 0.05 (approve). On day 3 from 10:00 the
+// minute (burn 0.2): as the noisier minutes of day 1 leave the window the
+// budget climbs above 0 at 11:42 (still frozen: not above unfreezeAbove
+// 0.05) and above 0.05 at 17:43 (approve). On day 3 from 10:00 the
 // incident itself leaves the window.
 //
 // Thread safety: pure functions.
