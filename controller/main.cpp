@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
                                      [] { return static_cast<std::int64_t>(std::time(nullptr)); });
   }
   if (command == "replay") return slogate::cli::runReplay(args, std::cout, std::cerr);
+  if (command == "controller") return slogate::cli::runController(args, std::cout, std::cerr);
   std::fprintf(stderr, "slogate: unknown command \"%s\" (see slogate --help)\n", argv[1]);
   return 2;
 }

@@ -18,6 +18,10 @@ const char* codeName(Code code) {
       return "deadline exceeded";
     case Code::kInternal:
       return "internal error";
+    case Code::kExpired:
+      return "expired";
+    case Code::kPermissionDenied:
+      return "permission denied";
   }
   return "unknown";
 }
@@ -38,6 +42,10 @@ int httpStatus(Code code) {
       return 504;
     case Code::kInternal:
       return 500;
+    case Code::kExpired:
+      return 410;
+    case Code::kPermissionDenied:
+      return 403;
   }
   return 500;
 }

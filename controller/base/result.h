@@ -25,12 +25,14 @@ namespace slogate {
 // The handful of error kinds slogate distinguishes.
 enum class Code {
   kOk,
-  kInvalidArgument,  // the input is wrong; retrying will not help (CLI exit 2)
-  kNotFound,         // the named thing does not exist
-  kConflict,         // optimistic-concurrency conflict; re-read and retry
-  kUnavailable,      // a dependency could not be reached; retry later (CLI exit 1)
-  kDeadline,         // a dependency was too slow
-  kInternal,         // slogate or a dependency broke a contract
+  kInvalidArgument,   // the input is wrong; retrying will not help (CLI exit 2)
+  kNotFound,          // the named thing does not exist
+  kConflict,          // optimistic-concurrency conflict; re-read and retry
+  kUnavailable,       // a dependency could not be reached; retry later (CLI exit 1)
+  kDeadline,          // a dependency was too slow
+  kInternal,          // slogate or a dependency broke a contract
+  kExpired,           // a resourceVersion too old to watch from (HTTP 410): relist
+  kPermissionDenied,  // not authenticated or not allowed (HTTP 401/403)
 };
 
 // Name of a code, for logs ("invalid argument").

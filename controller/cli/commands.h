@@ -37,4 +37,8 @@ int runEvaluate(const std::vector<std::string>& args, std::ostream& out, std::os
                 const NowFn& now);
 int runReplay(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+// `slogate controller --config FILE`: runs until SIGTERM/SIGINT. Exit 2 on a
+// bad config (one line naming file, line and field), 0 after a clean stop.
+int runController(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
 }  // namespace slogate::cli

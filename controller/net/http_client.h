@@ -15,8 +15,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,10 +56,40 @@ struct HttpClientOptions {
   std::size_t maxResponseBytes = 256u << 20;  // larger bodies are an error
 };
 
+// Stops a streaming request from another thread (shutdown, lost leadership).
+// Thread safety: cancel() and cancelled() may be called from any thread.
+class Cancel {
+ public:
+  Cancel();
+  ~Cancel();
+  Cancel(const Cancel&) = delete;
+  Cancel& operator=(const Cancel&) = delete;
+  void cancel();
+  bool cancelled() const;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;  // the transport's cancellation source
+};
+
+// Receives a streamed response: the status and headers once, then the body
+// in pieces as they arrive. Return false from onData to stop reading.
+struct StreamHandler {
+  std::function<void(int status, const Headers& headers)> onHeaders;
+  std::function<bool(std::string_view data)> onData;
+};
+
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // Sends `request` and streams the body to `handler` until the server ends
+  // it, onData returns false, an error occurs or `cancel` fires. Returns the
+  // HTTP status. The client's timeout applies to each wait for data, so a
+  // long watch with periodic events never times out while a dead one does.
+  virtual Result<int> stream(const HttpRequest& request, const StreamHandler& handler,
+                             Cancel* cancel) = 0;
 };
 
 // A client over cpprestsdk for `baseUrl` (http or https). Fails on a

@@ -1,13 +1,31 @@
 // HttpClient over cpprestsdk's http_client. The only file that includes it.
+#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <fstream>
 
 #include "net/http_client.h"
 
 namespace slogate::net {
+
+struct Cancel::Impl {
+  pplx::cancellation_token_source source;
+  std::atomic<bool> cancelled{false};
+};
+
+Cancel::Cancel() : impl_(std::make_unique<Impl>()) {}
+Cancel::~Cancel() = default;
+void Cancel::cancel() {
+  impl_->cancelled = true;
+  impl_->source.cancel();
+}
+bool Cancel::cancelled() const {
+  return impl_->cancelled.load();
+}
+
 namespace {
 
 namespace http = web::http;
@@ -26,18 +44,7 @@ class CpprestHttpClient final : public HttpClient {
   Result<HttpResponse> send(const HttpRequest& request) override {
     const std::string what = request.method + " " + baseUrl_ + request.target;
     try {
-      http::http_request req(request.method);
-      req.set_request_uri(request.target);
-      for (const auto& [name, value] : request.headers) req.headers().add(name, value);
-      if (!request.body.empty() || request.method == "POST" || request.method == "PATCH" ||
-          request.method == "PUT") {
-        std::string contentType = "application/octet-stream";
-        for (const auto& [name, value] : request.headers) {
-          if (equalsIgnoreCase(name, "Content-Type")) contentType = value;
-        }
-        req.set_body(request.body, contentType);
-      }
-      http::http_response resp = client_.request(req).get();
+      http::http_response resp = client_.request(build(request)).get();
       HttpResponse out;
       out.status = resp.status_code();
       for (const auto& [name, value] : resp.headers()) out.headers.emplace_back(name, value);
@@ -49,17 +56,68 @@ class CpprestHttpClient final : public HttpClient {
       out.body.assign(body.begin(), body.end());
       return out;
     } catch (const http::http_exception& e) {
-      const std::string msg = e.what();
-      const bool timedOut = e.error_code() == std::errc::timed_out ||
-                            msg.find("timed out") != std::string::npos ||
-                            msg.find("timeout") != std::string::npos;
-      return Status(timedOut ? Code::kDeadline : Code::kUnavailable, what + ": " + msg);
+      return transportError(what, e);
+    } catch (const std::exception& e) {
+      return unavailable(what + ": " + e.what());
+    }
+  }
+
+  Result<int> stream(const HttpRequest& request, const StreamHandler& handler,
+                     Cancel* cancel) override {
+    const std::string what = request.method + " " + baseUrl_ + request.target;
+    try {
+      const pplx::cancellation_token token =
+          cancel != nullptr ? cancel->impl().source.get_token() : pplx::cancellation_token::none();
+      http::http_response resp = client_.request(build(request), token).get();
+      Headers headers;
+      for (const auto& [name, value] : resp.headers()) headers.emplace_back(name, value);
+      if (handler.onHeaders) handler.onHeaders(resp.status_code(), headers);
+      auto body = resp.body();
+      concurrency::streams::container_buffer<std::string> buf;
+      while (cancel == nullptr || !cancel->cancelled()) {
+        const std::size_t n = body.read(buf, 64 * 1024).get();
+        if (n == 0) break;  // end of body
+        std::string chunk = std::move(buf.collection());
+        buf = concurrency::streams::container_buffer<std::string>();
+        if (handler.onData && !handler.onData(chunk)) break;
+      }
+      return static_cast<int>(resp.status_code());
+    } catch (const pplx::task_canceled&) {
+      return Status(Code::kUnavailable, what + ": cancelled");
+    } catch (const http::http_exception& e) {
+      if (cancel != nullptr && cancel->cancelled()) {
+        return Status(Code::kUnavailable, what + ": cancelled");
+      }
+      return transportError(what, e);
     } catch (const std::exception& e) {
       return unavailable(what + ": " + e.what());
     }
   }
 
  private:
+  static Status transportError(const std::string& what, const http::http_exception& e) {
+    const std::string msg = e.what();
+    const bool timedOut = e.error_code() == std::errc::timed_out ||
+                          msg.find("timed out") != std::string::npos ||
+                          msg.find("timeout") != std::string::npos;
+    return Status(timedOut ? Code::kDeadline : Code::kUnavailable, what + ": " + msg);
+  }
+
+  static http::http_request build(const HttpRequest& request) {
+    http::http_request req(request.method);
+    req.set_request_uri(request.target);
+    for (const auto& [name, value] : request.headers) req.headers().add(name, value);
+    if (!request.body.empty() || request.method == "POST" || request.method == "PATCH" ||
+        request.method == "PUT") {
+      std::string contentType = "application/octet-stream";
+      for (const auto& [name, value] : request.headers) {
+        if (equalsIgnoreCase(name, "Content-Type")) contentType = value;
+      }
+      req.set_body(request.body, contentType);
+    }
+    return req;
+  }
+
   static bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
              return std::tolower(static_cast<unsigned char>(x)) ==

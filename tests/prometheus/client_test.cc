@@ -26,6 +26,10 @@ class ScriptedTransport final : public net::HttpClient {
     answers.pop_front();
     return a;
   }
+  Result<int> stream(const net::HttpRequest& /*request*/, const net::StreamHandler& /*handler*/,
+                     net::Cancel* /*cancel*/) override {
+    return internalError("the Prometheus client does not stream");
+  }
 };
 
 net::HttpResponse response(int status, std::string body, net::Headers headers = {}) {
