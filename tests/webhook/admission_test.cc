@@ -1,0 +1,298 @@
+// The admission webhook against AdmissionReviews built from Argo Rollouts'
+// own example objects (tests/fixtures/argo/), as kube-apiserver sends them.
+#include "webhook/admission.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+
+#include "base/json.h"
+#include "config/slo_document.h"
+#include "engine/evaluate.h"
+
+namespace slogate::webhook {
+namespace {
+
+using ::testing::HasSubstr;
+
+// YAML → Json the way the API server would serialize it (numbers and
+// booleans as such, everything else strings).
+Json toJson(const YAML::Node& n) {
+  if (n.IsMap()) {
+    Json o = Json::object();
+    for (const auto& kv : n) o.set(kv.first.Scalar(), toJson(kv.second));
+    return o;
+  }
+  if (n.IsSequence()) {
+    Json a = Json::array();
+    for (const auto& v : n) a.push(toJson(v));
+    return a;
+  }
+  if (n.IsNull()) return Json();
+  const std::string s = n.Scalar();
+  if (n.Tag() != "!" && (s == "true" || s == "false")) return Json::boolean(s == "true");
+  if (n.Tag() != "!" && !s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+    return Json::number(s);
+  }
+  return Json::string(s);
+}
+
+std::vector<Json> fixture(const std::string& name) {
+  std::vector<Json> out;
+  for (const auto& doc :
+       YAML::LoadAllFromFile(std::string(SLOGATE_SOURCE_DIR) + "/tests/fixtures/argo/" + name)) {
+    Json j = toJson(doc);
+    Json meta = j["metadata"];
+    meta.set("namespace", Json::string("shop"));
+    j.set("metadata", meta);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string review(const std::string& op, const std::string& group, const std::string& version,
+                   const std::string& kind, const Json& object, const Json* old) {
+  Json req = Json::object();
+  req.set("uid", Json::string("705ab4f5-6393-11e8-b7cc-42010a800002"));
+  Json k = Json::object();
+  k.set("group", Json::string(group));
+  k.set("version", Json::string(version));
+  k.set("kind", Json::string(kind));
+  req.set("kind", k);
+  req.set("resource", k);
+  req.set("namespace", Json::string("shop"));
+  req.set("name", object["metadata"]["name"]);
+  req.set("operation", Json::string(op));
+  Json user = Json::object();
+  user.set("username", Json::string("dev@example.com"));
+  req.set("userInfo", user);
+  req.set("object", object);
+  if (old != nullptr) req.set("oldObject", *old);
+  Json r = Json::object();
+  r.set("apiVersion", Json::string("admission.k8s.io/v1"));
+  r.set("kind", Json::string("AdmissionReview"));
+  r.set("request", req);
+  return r.dump();
+}
+
+Json withImage(Json rollout, const std::string& image) {
+  Json spec = rollout["spec"];
+  Json tmpl = spec["template"];
+  Json podSpec = tmpl["spec"];
+  Json containers = Json::array();
+  Json c = podSpec["containers"][0];
+  c.set("image", Json::string(image));
+  containers.push(c);
+  podSpec.set("containers", containers);
+  tmpl.set("spec", podSpec);
+  spec.set("template", tmpl);
+  rollout.set("spec", spec);
+  return rollout;
+}
+
+// A snapshot with one SLO targeting `rollout`, frozen or not, in `mode`.
+std::shared_ptr<const gate::Snapshot> snapshotWith(const std::string& rollout, bool frozen,
+                                                   const std::string& mode = "enforce") {
+  auto slos = config::parseSloDocuments(
+      "apiVersion: slogate.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: "
+      "checkout, namespace: shop}\nspec:\n  target: {name: " +
+          rollout +
+          "}\n  indicators:\n    errors: {objective: \"99.9\", total: a_total, bad: b_total}\n  "
+          "policy: {mode: " +
+          mode + "}\n",
+      "t.yaml");
+  EXPECT_TRUE(slos.ok()) << slos.status().message();
+  engine::SloState state = engine::SloState::start(slos->front(), 29'000'000);
+  state.series[0].record(1, 29'000'000, 1000, frozen ? 1000 : 0);
+  auto v = std::make_shared<engine::Verdict>(engine::evaluate(state));
+  auto e = std::make_shared<gate::SloEntry>();
+  e->ns = "shop";
+  e->name = "checkout";
+  e->verdict = v;
+  e->targetRollout = rollout;
+  e->frozenSinceKnown = frozen;
+  e->frozenSince = "2026-11-22T04:00:00Z";
+  auto s = std::make_shared<gate::Snapshot>();
+  s->entries["shop/checkout"] = e;
+  return s;
+}
+
+struct Harness {
+  std::shared_ptr<const gate::Snapshot> snapshot;
+  std::vector<OverrideNotice> overrides;
+  AdmissionHandler handler{[this] { return snapshot; },
+                           [](const std::string& ns, const std::string& name) {
+                             return ns == "shop" && name == "rollout-ref-deployment"
+                                        ? std::vector<std::string>{"rollout-ref-deployment"}
+                                        : std::vector<std::string>{};
+                           },
+                           [this](const OverrideNotice& n) { overrides.push_back(n); }};
+};
+
+Json responseOf(const AdmissionOutcome& o) {
+  auto j = Json::parse(o.body);
+  EXPECT_TRUE(j.ok()) << o.body;
+  return (*j)["response"];
+}
+
+TEST(Admission, NewRevisionOfAFrozenRolloutIsDeniedWithAnActionableMessage) {
+  Harness h;
+  h.snapshot = snapshotWith("rollout-canary", true);
+  const Json before = fixture("rollout-canary.yaml")[0];
+  const Json after = withImage(before, "argoproj/rollouts-demo:yellow");
+  const auto out =
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
+  EXPECT_EQ(out.httpStatus, 200);
+  EXPECT_FALSE(out.allowed);
+  const Json r = responseOf(out);
+  EXPECT_EQ(r["uid"].text(), "705ab4f5-6393-11e8-b7cc-42010a800002");
+  EXPECT_FALSE(r["allowed"].boolValue());
+  EXPECT_EQ(r["status"]["code"].text(), "403");
+  const std::string msg = r["status"]["message"].text();
+  EXPECT_THAT(
+      msg,
+      HasSubstr("SLO shop/checkout has spent its error budget (budget remaining: errors -999)"));
+  EXPECT_THAT(msg, HasSubstr("frozen since 2026-11-22T04:00:00Z"));
+  EXPECT_THAT(msg, HasSubstr("until every budget is above 0.05"));
+  EXPECT_THAT(
+      msg,
+      HasSubstr(
+          "kubectl annotate rollout rollout-canary -n shop slogate.dev/override=\"<reason>\""));
+  // CREATE is a new revision too.
+  EXPECT_FALSE(
+      h.handler.handle(review("CREATE", "argoproj.io", "v1alpha1", "Rollout", after, nullptr))
+          .allowed);
+}
+
+TEST(Admission, StatusWritesScalingAndMetadataPassUntouched) {
+  Harness h;
+  h.snapshot = snapshotWith("rollout-canary", true);
+  const Json before = fixture("rollout-canary.yaml")[0];
+  Json scaled = before;
+  Json spec = scaled["spec"];
+  spec.set("replicas", Json::number("10"));
+  scaled.set("spec", spec);
+  auto out =
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", scaled, &before));
+  EXPECT_TRUE(out.allowed);
+  EXPECT_FALSE(out.judged);
+  Json withStatus = before;
+  Json st = Json::object();
+  st.set("phase", Json::string("Paused"));
+  withStatus.set("status", st);
+  EXPECT_TRUE(
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", withStatus, &before))
+          .allowed);
+  EXPECT_TRUE(
+      h.handler.handle(review("DELETE", "argoproj.io", "v1alpha1", "Rollout", before, &before))
+          .allowed);
+}
+
+TEST(Admission, NotFrozenOrNotTargetedIsAllowed) {
+  Harness h;
+  const Json before = fixture("rollout-canary.yaml")[0];
+  const Json after = withImage(before, "x:2");
+  h.snapshot = snapshotWith("rollout-canary", false);
+  auto out =
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
+  EXPECT_TRUE(out.allowed);
+  EXPECT_FALSE(responseOf(out).has("warnings"));
+  h.snapshot = snapshotWith("another-rollout", true);
+  EXPECT_TRUE(
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before))
+          .allowed);
+}
+
+TEST(Admission, WarnAndDryRunModesAllowWithWarnings) {
+  Harness h;
+  const Json before = fixture("rollout-canary.yaml")[0];
+  const Json after = withImage(before, "x:2");
+  for (const char* mode : {"warn", "dryRun"}) {
+    h.snapshot = snapshotWith("rollout-canary", true, mode);
+    auto out =
+        h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
+    EXPECT_TRUE(out.allowed) << mode;
+    const Json r = responseOf(out);
+    ASSERT_EQ(r["warnings"].items().size(), 1u) << mode;
+    EXPECT_THAT(r["warnings"][0].text(),
+                HasSubstr(std::string("(policy.mode ") + mode + ": allowed)"));
+  }
+}
+
+TEST(Admission, OverrideAnnotationAllowsWithAWarningAndANotice) {
+  Harness h;
+  h.snapshot = snapshotWith("rollout-canary", true);
+  const Json before = fixture("rollout-canary.yaml")[0];
+  Json after = withImage(before, "x:hotfix");
+  Json meta = after["metadata"];
+  Json ann = Json::object();
+  ann.set("slogate.dev/override", Json::string("hotfix for INC-42"));
+  meta.set("annotations", ann);
+  after.set("metadata", meta);
+  auto out =
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
+  EXPECT_TRUE(out.allowed);
+  EXPECT_TRUE(out.overridden);
+  EXPECT_THAT(responseOf(out)["warnings"][0].text(),
+              HasSubstr("allowed by slogate.dev/override: hotfix for INC-42"));
+  ASSERT_EQ(h.overrides.size(), 1u);
+  EXPECT_EQ(h.overrides[0].user, "dev@example.com");
+  EXPECT_EQ(h.overrides[0].reason, "hotfix for INC-42");
+  EXPECT_EQ(h.overrides[0].slo, "shop/checkout");
+}
+
+TEST(Admission, DeploymentsReferencedThroughWorkloadRef) {
+  Harness h;
+  h.snapshot = snapshotWith("rollout-ref-deployment", true);
+  const auto docs = fixture("workload-ref.yaml");
+  const Json deployment = docs[0];
+  const Json changed = withImage(deployment, "argoproj/rollouts-demo:green");
+  auto out = h.handler.handle(review("UPDATE", "apps", "v1", "Deployment", changed, &deployment));
+  EXPECT_FALSE(out.allowed);
+  EXPECT_THAT(responseOf(out)["status"]["message"].text(),
+              HasSubstr("Rollout shop/rollout-ref-deployment"));
+  // A Deployment no gated Rollout references passes.
+  Json other = changed;
+  Json meta = other["metadata"];
+  meta.set("name", Json::string("unrelated"));
+  other.set("metadata", meta);
+  EXPECT_TRUE(
+      h.handler.handle(review("UPDATE", "apps", "v1", "Deployment", other, &deployment)).allowed);
+  // The Rollout with workloadRef: changing the reference is a new revision.
+  const Json rollout = docs[1];
+  Json repointed = rollout;
+  Json spec = repointed["spec"];
+  Json ref = spec["workloadRef"];
+  ref.set("name", Json::string("another-deployment"));
+  spec.set("workloadRef", ref);
+  repointed.set("spec", spec);
+  EXPECT_FALSE(
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", repointed, &rollout))
+          .allowed);
+}
+
+TEST(Admission, MalformedInputIs400WithJson) {
+  Harness h;
+  h.snapshot = snapshotWith("rollout-canary", true);
+  for (
+      const char* bad :
+      {"", "not json", "{}", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
+       R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}})",
+       R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"x"}})"}) {
+    const auto out = h.handler.handle(bad);
+    EXPECT_EQ(out.httpStatus, 400) << bad;
+    auto j = Json::parse(out.body);
+    ASSERT_TRUE(j.ok()) << out.body;
+    EXPECT_FALSE((*j)["error"].text().empty());
+  }
+  // Well-formed review of an object that is not an object: allowed, uid echoed.
+  const auto out = h.handler.handle(
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","operation":"UPDATE","kind":{"group":"argoproj.io","kind":"Rollout"},"object":"x"}})");
+  EXPECT_EQ(out.httpStatus, 200);
+  EXPECT_EQ(responseOf(out)["uid"].text(), "u1");
+}
+
+}  // namespace
+}  // namespace slogate::webhook
