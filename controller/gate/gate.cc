@@ -158,6 +158,7 @@ void Gate::reconcile(const std::string& key) {
     if (!obj) {
       states_.erase(key);
       snapshots_.put(key, nullptr);
+      if (options_.onPublish) options_.onPublish(key, nullptr);
       return;
     }
     auto& slot = states_[key];
@@ -234,6 +235,7 @@ void Gate::reconcile(const std::string& key) {
   entry->frozenSinceKnown = !st->frozenSince.empty();
   entry->frozenSince = st->frozenSince;
   snapshots_.put(key, entry);
+  if (options_.onPublish) options_.onPublish(key, entry);
 
   // 4. Leader only: act, then write status and Events.
   if (!leading()) return;
@@ -266,6 +268,7 @@ void Gate::act(const std::string& key, const Json& slo, State& st) {
     return;
   }
   ++(action == "abort" ? counters_.aborts : counters_.pauses);
+  if (options_.onAction) options_.onAction(action);
   Json record = Json::object();
   record.set("rollout", Json::string(spec.target->name));
   record.set("revision", Json::string(p.revision));

@@ -52,6 +52,11 @@ struct GateOptions {
   int workers = 4;
   std::string ns;                    // "" watches all namespaces
   std::string identity = "slogate";  // Event source / action recorder
+  // Observers (metrics): every published entry (null = the SLO is gone, with
+  // its key), every action done ("abort", "pause").
+  std::function<void(const std::string& key, const std::shared_ptr<const SloEntry>& entry)>
+      onPublish;
+  std::function<void(const std::string& action)> onAction;
 };
 
 struct GateCounters {
@@ -78,6 +83,9 @@ class Gate {
   void stop();
 
   std::shared_ptr<const Snapshot> snapshot() const { return snapshots_.current(); }
+  // The Rollout cache (the webhook resolves workloadRef Deployments with it);
+  // null before start().
+  const kube::Informer* rollouts() const { return rollouts_.get(); }
   // Caches synced and every SLO known at sync time evaluated once.
   bool ready() const;
   const GateCounters& counters() const { return counters_; }

@@ -78,7 +78,8 @@ bool Informer::relist() {
     Json obj = item;
     obj.set("apiVersion", Json::string(resource_.apiVersion()));
     obj.set("kind", Json::string(resource_.kind));
-    fresh[keyOf(obj)] = std::make_shared<const Json>(std::move(obj));
+    std::string key = keyOf(obj);  // before the move below (assignment sequencing)
+    fresh[key] = std::make_shared<const Json>(std::move(obj));
   }
   std::vector<std::string> changed;
   {

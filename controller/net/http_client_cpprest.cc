@@ -72,13 +72,23 @@ class CpprestHttpClient final : public HttpClient {
       Headers headers;
       for (const auto& [name, value] : resp.headers()) headers.emplace_back(name, value);
       if (handler.onHeaders) handler.onHeaders(resp.status_code(), headers);
+      // The body buffer's read(n) waits for n bytes: wait for one byte, then
+      // take whatever else has arrived, so events are delivered as they come.
       auto body = resp.body();
-      concurrency::streams::container_buffer<std::string> buf;
+      auto source = body.streambuf();
+      std::string chunk;
       while (cancel == nullptr || !cancel->cancelled()) {
-        const std::size_t n = body.read(buf, 64 * 1024).get();
-        if (n == 0) break;  // end of body
-        std::string chunk = std::move(buf.collection());
-        buf = concurrency::streams::container_buffer<std::string>();
+        const auto first = source.bumpc().get();
+        if (first == std::char_traits<char>::eof()) break;  // end of body
+        chunk.assign(1, static_cast<char>(first));
+        const std::size_t avail = source.in_avail();
+        if (avail > 0) {
+          const std::size_t at = chunk.size();
+          chunk.resize(at + avail);
+          const std::size_t got =
+              source.getn(reinterpret_cast<unsigned char*>(chunk.data()) + at, avail).get();
+          chunk.resize(at + got);
+        }
         if (handler.onData && !handler.onData(chunk)) break;
       }
       return static_cast<int>(resp.status_code());

@@ -172,7 +172,13 @@ class Client final : public QueryClient {
     const int attempts = std::max(1, options_.maxAttempts);
     for (int attempt = 0; attempt < attempts; ++attempt) {
       ++requests_;
+      const auto started = std::chrono::steady_clock::now();
       auto resp = transport_->send(req);
+      if (options_.onQuery) {
+        const bool ok = resp.ok() && resp->status < 400;
+        options_.onQuery(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), ok);
+      }
       std::string retryAfter;
       if (!resp) {
         last = resp.status();

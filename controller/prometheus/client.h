@@ -74,6 +74,8 @@ struct ClientOptions {
   std::chrono::milliseconds maxBackoff{5'000};
   // For tests: replaces sleeping between retries.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Observer (metrics): each attempt's duration in seconds and whether it succeeded.
+  std::function<void(double seconds, bool ok)> onQuery;
 };
 
 // A client over net::makeHttpClient.
