@@ -25,6 +25,7 @@ struct Gate::State {
   std::string frozenSince;       // RFC 3339 while frozen
   Json actions = Json::array();  // status.actions: what we did to Rollouts
   bool seeded = false;           // frozen state and actions read from status
+  std::string written;           // the status we last wrote (the cache may lag behind it)
 };
 
 namespace {
@@ -331,7 +332,8 @@ void Gate::writeStatus(const std::string& key, const Json& slo, State& st) {
   if (!st.actions.items().empty()) status.set("actions", st.actions);
 
   // Unchanged (ignoring nothing: numbers, reasons and conditions) → no write.
-  if (status.dump() == old.dump()) return;
+  const std::string dump = status.dump();
+  if (dump == old.dump() || dump == st.written) return;
   // Merge patch: indicators no longer present are removed with null.
   Json patchStatus = status;
   if (old["indicators"].isObject()) {
@@ -347,7 +349,10 @@ void Gate::writeStatus(const std::string& key, const Json& slo, State& st) {
   const std::string name = slo["metadata"]["name"].text();
   auto r =
       kube_.patch(kube::resources::kSlo, ns, name, kube::PatchType::kMerge, patch.dump(), "status");
-  if (r) ++counters_.statusWrites;
+  if (r) {
+    ++counters_.statusWrites;
+    st.written = dump;
+  }
 
   const std::string decision = status["decision"].text();
   if (!decision.empty() && decision != st.lastDecision) {
