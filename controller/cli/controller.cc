@@ -3,18 +3,28 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <ctime>
+#include <deque>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 #include <tuple>
 
+#include "api/router.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "config/controller_config.h"
 #include "gate/gate.h"
 #include "kube/client.h"
 #include "kube/leader.h"
+#include "kube/resource.h"
+#include "metrics/metrics.h"
+#include "net/http_server.h"
 #include "prometheus/client.h"
+#include "webhook/admission.h"
 
 namespace slogate::cli {
 namespace {
@@ -68,6 +78,68 @@ std::string identity(const config::ControllerConfig& c) {
   return std::string(host) + "_" + std::to_string(getpid());
 }
 
+// Records admission overrides as Events off the request path: the webhook
+// never waits on the API server.
+class OverrideEvents {
+ public:
+  explicit OverrideEvents(kube::KubeClient& client) : client_(client), thread_([this] { run(); }) {}
+  ~OverrideEvents() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void post(const webhook::OverrideNotice& n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() < 1000) queue_.push_back(n);
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      const webhook::OverrideNotice n = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      Json ev = Json::object();
+      ev.set("apiVersion", Json::string("v1"));
+      ev.set("kind", Json::string("Event"));
+      Json meta = Json::object();
+      meta.set("generateName", Json::string(n.rollout + ".slogate-override-"));
+      meta.set("namespace", Json::string(n.ns));
+      ev.set("metadata", meta);
+      Json ref = Json::object();
+      ref.set("apiVersion", Json::string("argoproj.io/v1alpha1"));
+      ref.set("kind", Json::string("Rollout"));
+      ref.set("name", Json::string(n.rollout));
+      ref.set("namespace", Json::string(n.ns));
+      ev.set("involvedObject", ref);
+      ev.set("type", Json::string("Warning"));
+      ev.set("reason", Json::string("SLOFreezeOverridden"));
+      ev.set("message",
+             Json::string(n.user + " deployed past the freeze of SLO " + n.slo + " with " +
+                          std::string(webhook::kOverrideAnnotation) + ": " + n.reason));
+      Json source = Json::object();
+      source.set("component", Json::string("slogate"));
+      ev.set("source", source);
+      (void)client_.create(kube::resources::kEvent, n.ns, ev);
+      lock.lock();
+    }
+  }
+
+  kube::KubeClient& client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<webhook::OverrideNotice> queue_;  // guarded by mu_
+  bool stopping_ = false;                      // guarded by mu_
+  std::thread thread_;
+};
+
 }  // namespace
 
 int runController(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -114,11 +186,6 @@ int runController(const std::vector<std::string>& args, std::ostream& out, std::
   po.tls.insecureSkipVerify = cfg->prometheus.insecureSkipVerify;
   po.timeout = std::chrono::seconds(cfg->prometheus.timeoutSeconds);
   po.maxAttempts = 2;  // the next tick retries anyway
-  auto prom = prometheus::makeClient(po);
-  if (!prom) {
-    err << "slogate controller: " << prom.status().message() << "\n";
-    return kExitInvalidInput;
-  }
 
   // SIGTERM/SIGINT end the process gracefully: block them and wait below.
   sigset_t signals;
@@ -143,7 +210,24 @@ int runController(const std::vector<std::string>& args, std::ostream& out, std::
     });
     elector->start();
   }
+  metrics::Metrics metrics(SLOGATE_VERSION_STRING);
+  po.onQuery = [&metrics](double seconds, bool ok) { metrics.observeQuery(seconds, ok); };
+  auto prom = prometheus::makeClient(po);
+  if (!prom) {
+    err << "slogate controller: " << prom.status().message() << "\n";
+    return kExitInvalidInput;
+  }
   gate::GateOptions go;
+  go.onPublish = [&metrics](const std::string& key,
+                            const std::shared_ptr<const gate::SloEntry>& e) {
+    if (e) {
+      metrics.observe(*e);
+    } else {
+      const auto slash = key.find('/');
+      metrics.forget(key.substr(0, slash), key.substr(slash + 1));
+    }
+  };
+  go.onAction = [&metrics](const std::string& action) { metrics.countAction(action); };
   go.tick = std::chrono::seconds(cfg->tickSeconds);
   go.evaluationDelay = std::chrono::seconds(cfg->evaluationDelaySeconds);
   go.workers = cfg->workers;
@@ -151,11 +235,69 @@ int runController(const std::vector<std::string>& args, std::ostream& out, std::
   go.identity = id;
   gate::Gate gate(**kubeClient, **prom, elector.get(), go);
   gate.start();
-  err << "slogate controller: started as " << id << " against " << cluster->server << "\n";
+
+  // Every replica serves the webhook, the verdicts and health; only the
+  // leader writes and acts (the gate checks the lease).
+  OverrideEvents overrideEvents(**kubeClient);
+  webhook::AdmissionHandler admission(
+      [&gate] { return gate.snapshot(); },
+      [&gate](const std::string& ns, const std::string& deployment) {
+        std::vector<std::string> names;
+        if (const kube::Informer* rollouts = gate.rollouts()) {
+          for (const auto& r : rollouts->list()) {
+            const Json& ref = (*r)["spec"]["workloadRef"];
+            if ((*r)["metadata"]["namespace"].text() == ns && ref["kind"].text() == "Deployment" &&
+                ref["name"].text() == deployment) {
+              names.push_back((*r)["metadata"]["name"].text());
+            }
+          }
+        }
+        return names;
+      },
+      [&overrideEvents](const webhook::OverrideNotice& n) { overrideEvents.post(n); });
+  api::VerdictEndpoint verdicts([&gate] { return gate.snapshot(); },
+                                std::chrono::seconds(3 * cfg->tickSeconds + 60),
+                                [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+  api::RouterDeps deps;
+  deps.ready = [&gate] { return gate.ready(); };
+  deps.admission = &admission;
+  deps.verdicts = &verdicts;
+  deps.metrics = &metrics;
+  net::ServerOptions so;
+  so.listen = cfg->server.listen;
+  so.certFile = cfg->server.certFile;
+  so.keyFile = cfg->server.keyFile;
+  so.log = [&err](const std::string& line) { err << "slogate controller: " << line << "\n"; };
+  if (so.certFile.empty()) {
+    err << "slogate controller: no server.certFile: serving plain HTTP on " << so.listen
+        << " (the API server only calls webhooks over TLS)\n";
+  }
+  auto server = net::HttpServer::start(
+      so, [&deps](const net::ServerRequest& r) { return api::route(deps, r); });
+  if (!server) {
+    err << "slogate controller: server: " << server.status().message() << "\n";
+    gate.stop();
+    return server.status().code() == Code::kInvalidArgument ? kExitInvalidInput
+                                                            : kExitCouldNotEvaluate;
+  }
+  net::ServerOptions mo;
+  mo.listen = cfg->server.metricsListen;
+  mo.log = so.log;
+  auto metricsServer = net::HttpServer::start(
+      mo, [&deps](const net::ServerRequest& r) { return api::route(deps, r); });
+  if (!metricsServer) {
+    err << "slogate controller: metrics server: " << metricsServer.status().message() << "\n";
+    gate.stop();
+    return kExitCouldNotEvaluate;
+  }
+  err << "slogate controller: started as " << id << " against " << cluster->server << "; serving "
+      << (*server)->url() << ", metrics on " << (*metricsServer)->url() << "\n";
 
   int signal = 0;
   sigwait(&signals, &signal);
   err << "slogate controller: signal " << signal << ", stopping\n";
+  (*server)->stop();
+  (*metricsServer)->stop();
   gate.stop();
   if (elector) elector->stop();
   if (!tempDir.empty()) {
