@@ -142,7 +142,9 @@ AdmissionOutcome AdmissionHandler::handle(std::string_view body) const {
       out.overridden = true;
       warnings.push_back("slogate: SLO " + sloId + " is frozen; allowed by " +
                          std::string(kOverrideAnnotation) + ": " + overrideReason);
-      if (onOverride_) {
+      // A dry run (kubectl --dry-run=server) has no side effects: no Event.
+      const bool dryRun = req["dryRun"].isBool() && req["dryRun"].boolValue();
+      if (onOverride_ && !dryRun) {
         onOverride_({ns, rollout, sloId, req["userInfo"]["username"].text(), overrideReason});
       }
     } else if (spec.policy.mode == engine::Mode::kEnforce) {

@@ -9,7 +9,8 @@
 // message a developer can act on; `warn` mode allows with a warning; `dryRun`
 // allows with a warning saying what would have happened; the annotation
 // `slogate.dev/override: "<reason>"` allows with a warning and is reported
-// through `onOverride` (the controller records an Event). Everything else is
+// through `onOverride` (the controller records an Event; not for dry-run
+// requests, as sideEffects: NoneOnDryRun promises). Everything else is
 // allowed. response.uid always echoes request.uid. Malformed input is a 400
 // with a JSON error body. The handler never waits on anything: it reads the
 // snapshot it is given.
