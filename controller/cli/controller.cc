@@ -256,7 +256,7 @@ int runController(const std::vector<std::string>& args, std::ostream& out, std::
       },
       [&overrideEvents](const webhook::OverrideNotice& n) { overrideEvents.post(n); });
   api::VerdictEndpoint verdicts([&gate] { return gate.snapshot(); },
-                                std::chrono::seconds(3 * cfg->tickSeconds + 60),
+                                std::chrono::seconds(3 * cfg->tickSeconds),
                                 [] { return static_cast<std::int64_t>(std::time(nullptr)); });
   api::RouterDeps deps;
   deps.ready = [&gate] { return gate.ready(); };
