@@ -269,7 +269,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       : shared_(std::move(shared)),
         tls_(std::move(tls)),
         remote_(std::move(remote)),
-        stream_(std::forward<StreamArgs>(streamArgs)...) {}
+        stream_(std::forward<StreamArgs>(streamArgs)...),
+        executor_(stream_.get_executor()) {}
   ~Session() override { shared_->remove(id_); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -290,7 +291,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
-  asio::any_io_executor executor() { return lowest().get_executor(); }
+  const asio::any_io_executor& executor() const { return executor_; }
 
   // SessionBase
   void serverStopping() override {
@@ -533,11 +534,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     lowest().close();
   }
 
-  std::shared_ptr<Shared> shared_;     // options, handler, counters
-  std::shared_ptr<ssl::context> tls_;  // the context stream_ was made with (TLS only)
-  std::string remote_;                 // peer "ip:port"
-  Stream stream_;                      // tcp_stream or ssl_stream over it
-  std::uint64_t id_ = 0;               // key in Shared::sessions
+  std::shared_ptr<Shared> shared_;        // options, handler, counters
+  std::shared_ptr<ssl::context> tls_;     // the context stream_ was made with (TLS only)
+  std::string remote_;                    // peer "ip:port"
+  Stream stream_;                         // tcp_stream or ssl_stream over it
+  const asio::any_io_executor executor_;  // the connection's strand
+  std::uint64_t id_ = 0;                  // key in Shared::sessions
   State state_ = State::kNew;
   SteadyClock::time_point readDeadline_;                           // for the request being read
   beast::flat_buffer buffer_;                                      // bytes read, not yet parsed
@@ -605,7 +607,7 @@ struct HttpServer::Impl {
   template <class S>
   void startSession(std::shared_ptr<S> session) {
     session->setId(shared->add(session));
-    asio::any_io_executor ex = session->executor();
+    const asio::any_io_executor ex = session->executor();
     asio::dispatch(ex, [s = std::move(session)] { s->run(); });
   }
 
@@ -724,7 +726,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const ServerOptions& optio
   impl->scheduleReload();
   impl->work.emplace(impl->io->get_executor());
   for (int i = 0; i < threads; ++i) {
-    impl->threads.emplace_back([io = impl->io.get()] { io->run(); });
+    impl->threads.emplace_back([io = impl->io.get(), shared = impl->shared] {
+      for (;;) {  // an exception escaping a completion handler must not end the thread
+        try {
+          io->run();
+          return;
+        } catch (const std::exception& e) {
+          shared->log(std::string("I/O thread: ") + e.what());
+        } catch (...) {
+          shared->log("I/O thread: unknown exception");
+        }
+      }
+    });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
