@@ -80,11 +80,11 @@ struct ServerResponse {
 using Handler = std::function<ServerResponse(const ServerRequest&)>;
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:0";      // host:port ("[::1]:8443", ":8443" = all); port 0 = free
-  std::string certFile;                    // both empty = plain HTTP; both set = TLS 1.2+
-  std::string keyFile;                     // PEM private key for certFile
-  std::size_t maxHeaderBytes = 16 * 1024;  // request line + headers; larger -> 431
-  std::size_t maxBodyBytes = 1 << 20;      // larger -> 413
+  std::string listen = "127.0.0.1:0";  // host:port ("[::1]:8443", ":8443" = all); port 0 = free
+  std::string certFile;                // both empty = plain HTTP; both set = TLS 1.2+
+  std::string keyFile;                 // PEM private key for certFile
+  std::size_t maxHeaderBytes = std::size_t{16} * 1024;  // request line + headers; larger -> 431
+  std::size_t maxBodyBytes = 1u << 20;                  // larger -> 413
   std::chrono::milliseconds readTimeout{10'000};        // handshake / one whole request
   std::chrono::milliseconds writeTimeout{10'000};       // one whole response
   std::chrono::milliseconds idleTimeout{60'000};        // between keep-alive requests

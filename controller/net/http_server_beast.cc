@@ -59,9 +59,10 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-constexpr std::size_t kFirstReadBytes = 16 * 1024;          // read size while waiting for a request
-constexpr std::chrono::milliseconds kLingerTimeout{1'000};  // drain after an error reply
-constexpr std::size_t kMaxDrainBytes = 4u << 20;            // ... or until this much is read
+// Read size while waiting for a request's first bytes.
+constexpr std::size_t kFirstReadBytes = std::size_t{16} * 1024;
+constexpr std::chrono::milliseconds kLingerTimeout{1'000};       // drain after an error reply
+constexpr std::size_t kMaxDrainBytes = 4u << 20;                 // ... or until this much is read
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{1'000};  // close_notify exchange
 constexpr std::chrono::milliseconds kAcceptRetry{100};           // after accept fails (e.g. EMFILE)
 constexpr std::chrono::milliseconds kForceCloseWait{1'000};      // for sessions to unwind

@@ -452,7 +452,8 @@ TEST_F(HttpServerTest, OversizeHeaderIs431AndCloses) {
   ASSERT_NE(server, nullptr);
   auto conn = Conn::plain(server->port());
   ASSERT_NE(conn, nullptr);
-  auto resp = conn->roundTrip(get("/", "X-Big: " + std::string(20 * 1024, 'a') + "\r\n"));
+  auto resp =
+      conn->roundTrip(get("/", "X-Big: " + std::string(std::size_t{20} * 1024, 'a') + "\r\n"));
   ASSERT_TRUE(resp);
   EXPECT_EQ(resp->status, 431);
   EXPECT_EQ(resp->header("Connection"), "close");
@@ -464,14 +465,14 @@ TEST_F(HttpServerTest, OversizeHeaderIs431AndCloses) {
 
 TEST_F(HttpServerTest, OversizeBodyIs413AndCloses) {
   ServerOptions o = plainOptions();
-  o.maxBodyBytes = 64 * 1024;
+  o.maxBodyBytes = std::size_t{64} * 1024;
   auto server = startServer(o);
   ASSERT_NE(server, nullptr);
 
   // Declared too large: refused from the header, while the body is still coming.
   auto conn = Conn::plain(server->port());
   ASSERT_NE(conn, nullptr);
-  auto resp = conn->roundTrip(post("/v1/admission", std::string(200 * 1024, 'x')));
+  auto resp = conn->roundTrip(post("/v1/admission", std::string(std::size_t{200} * 1024, 'x')));
   ASSERT_TRUE(resp);
   EXPECT_EQ(resp->status, 413);
   EXPECT_THAT(jsonError(resp->body), HasSubstr("body larger than 65536 bytes"));
@@ -757,6 +758,7 @@ TEST_F(HttpServerTest, ManyClientsOnManyThreads) {
   ASSERT_NE(server, nullptr);
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
+  clients.reserve(8);
   for (int c = 0; c < 8; ++c) {
     clients.emplace_back([&] {
       auto conn = Conn::tls(server->port(), {.caFile = pki.caFile()});

@@ -117,9 +117,8 @@ CertFiles TestPki::issue(const std::string& name, long serial, KeyType type) {
 }
 
 std::string makeTempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/slogate-net-XXXXXX";
+  const std::string pattern =
+      (std::filesystem::temp_directory_path() / "slogate-net-XXXXXX").string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) die("mkdtemp");
