@@ -9,7 +9,7 @@ DEB_PACKAGES := cmake ninja-build g++ ccache pkg-config googletest libgtest-dev 
   libbenchmark-dev libboost-dev libssl-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev \
   prometheus clang-format clang-tidy curl
 
-.PHONY: deps build test unit integration bench bench-prometheus format-check tidy demo clean
+.PHONY: deps build test unit integration bench bench-prometheus fuzz-smoke fuzz-long format-check tidy demo clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -48,6 +48,15 @@ format-check:
 tidy: build
 	@files=$$(git ls-files 'controller/*.cc' 'controller/*.cpp'); \
 	for f in $$files; do clang-tidy --quiet -p $(BUILD) $$f 2>/dev/null || exit 1; done
+
+# libFuzzer harnesses under ASan+UBSan (clang-14), 20 s each; fuzz-long: 10M runs each.
+FUZZ_BUILD ?= build-fuzz
+fuzz-smoke fuzz-long:
+	@dpkg-query -W -f='$${Status}' clang-14 libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed" || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang-14 libclang-rt-14-dev)
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSLOGATE_FUZZ=ON -DSLOGATE_SANITIZE=address,undefined -DSLOGATE_BENCH=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $@
 
 demo: deps build
 	$(BUILD)/tests/harness/slogate_demo
