@@ -20,6 +20,24 @@ using engine::IndicatorSpec;
 using engine::Minutes;
 using engine::SloSpec;
 
+// Errors are one line: control characters from the input are escaped.
+std::string oneLine(std::string s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // The error context of one document: "file:line: document N (ns/name): ".
 class Context {
  public:
@@ -32,7 +50,7 @@ class Context {
     msg += ": document " + std::to_string(document_);
     if (!id_.empty()) msg += " (" + id_ + ")";
     msg += ": " + field + ": " + what;
-    return invalidArgument(std::move(msg));
+    return invalidArgument(oneLine(std::move(msg)));
   }
 
  private:
@@ -524,7 +542,7 @@ Result<std::vector<std::shared_ptr<const engine::CompiledSlo>>> parseSloDocument
     if (e.mark.line >= 0) {
       msg += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
     }
-    return invalidArgument(msg + ": not valid YAML: " + e.msg);
+    return invalidArgument(oneLine(msg + ": not valid YAML: " + e.msg));
   }
   std::vector<std::shared_ptr<const engine::CompiledSlo>> out;
   std::set<std::string> ids;

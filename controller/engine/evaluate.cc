@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 namespace slogate::engine {
 namespace {
 
 constexpr Fixed kMinThreshold = Fixed::fromRaw(-1'000'000 * Fixed::kScale);
+// Shown when an exact value is beyond Fixed's range (cannot happen while
+// every window holds bad <= total; a guard, not a path).
+constexpr std::int64_t kMaxShownBurn = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kMinShownBudget = std::numeric_limits<std::int64_t>::min() + 1;
 
 // Error budget as a ratio, in billionths: 1 − objective.
 Int128 budgetRaw(const IndicatorSpec& indicator) {
@@ -171,12 +176,14 @@ void evaluate(const SloState& state, Verdict& out) {
         reading.burn[i] = IndicatorReading::kNoBurn;
       } else {
         // burn ≤ 1 / (1 − objective) ≤ 10^9, so it always fits.
-        reading.burn[i] = toFixed(burnRatio(e, budget))->raw();
+        // Always fits while bad <= total; saturate rather than trust it blindly.
+        reading.burn[i] =
+            toFixed(burnRatio(e, budget)).value_or(Fixed::fromRaw(kMaxShownBurn)).raw();
       }
     }
     reading.events = series.window(sloIndex);
     budgets[k] = budgetRatio(reading.events, budget);
-    reading.budgetRemaining = *toFixed(budgets[k]);
+    reading.budgetRemaining = toFixed(budgets[k]).value_or(Fixed::fromRaw(kMinShownBudget));
     anyAtFreeze = anyAtFreeze || compare(budgets[k], freezeBelow) <= 0;
     allAboveUnfreeze = allAboveUnfreeze && compare(budgets[k], unfreezeAbove) > 0;
 

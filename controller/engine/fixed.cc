@@ -162,7 +162,8 @@ std::string Fixed::toString(int decimals) const {
   if (r >= half) ++q;  // ties away from zero
   Int128 rounded = q * unit;
   if (raw < 0) rounded = -rounded;
-  if (rounded > kMax) rounded = raw;  // cannot round up past the range; keep exact
+  // Cannot round past either end of the range: keep the exact value.
+  if (rounded > kMax || rounded < std::numeric_limits<std::int64_t>::min()) rounded = raw;
   return formatRaw(static_cast<std::int64_t>(rounded));
 }
 

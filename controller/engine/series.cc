@@ -13,8 +13,13 @@ std::size_t ringIndex(Minutes end, Minutes resolution, std::int32_t slots) {
   return static_cast<std::size_t>(m < 0 ? m + slots : m);
 }
 
+// Applying `delta` keeps `sum` within [0, kMaxEvents]. A negative delta
+// larger than the sum happens when a finer bucket corrects time that a
+// coarser bucket recorded on its own (the coarse sum never held the minute's
+// old value): refused, so sums never wrap.
 bool addFits(std::uint64_t sum, std::int64_t delta) {
-  return delta <= 0 || sum <= kMaxEvents - static_cast<std::uint64_t>(delta);
+  if (delta >= 0) return sum <= kMaxEvents - static_cast<std::uint64_t>(delta);
+  return sum >= static_cast<std::uint64_t>(-(delta + 1)) + 1;
 }
 
 void applyDelta(std::uint64_t& sum, std::int64_t delta) {

@@ -45,7 +45,8 @@ enum class RecordOutcome {
   kRecorded,  // applied
   kTooOld,    // the bucket's ring no longer holds it; nothing changed
   kInvalid,   // bad > total, unknown resolution or misaligned end; nothing changed
-  kOverflow,  // some sum would pass kMaxEvents; nothing changed
+  kOverflow,  // some sum would pass kMaxEvents or go below zero (a finer bucket
+              // correcting a coarser one recorded on its own); nothing changed
 };
 
 const char* recordOutcomeName(RecordOutcome outcome);

@@ -50,7 +50,8 @@ bool parseTimestamp(const Json& j, Sample& s) {
   }
   s.timestamp = std::stoll(whole);
   frac.resize(3, '0');
-  s.millis = s.timestamp * 1000 + (s.timestamp < 0 ? -1 : 1) * std::stoll(frac);
+  // The sign is the text's: "-0.2" has a whole part of 0.
+  s.millis = s.timestamp * 1000 + (t[0] == '-' ? -1 : 1) * std::stoll(frac);
   return true;
 }
 

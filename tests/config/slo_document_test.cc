@@ -232,3 +232,22 @@ TEST(Selector, AcceptsVectorSelectorsOnly) {
 
 }  // namespace
 }  // namespace slogate::config
+
+namespace slogate::config {
+namespace {
+
+// Found by fuzz_slo_yaml: values with newlines must not break the one-line contract.
+TEST(SloDocument, ErrorsStayOneLineWhateverTheInput) {
+  for (const char* text :
+       {"apiVersion: \"slogate.dev/v1alpha1\\nx\"\nkind: ServiceLevelObjective\n", "\xff\x00\n",
+        "a: \"\\q\"\n",
+        "kind: ServiceLevelObjective\napiVersion: slogate.dev/v1alpha1\nmetadata: {name: "
+        "\"a\\nb\"}\n"}) {
+    auto r = parseSloDocuments(text, "f.yaml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace slogate::config

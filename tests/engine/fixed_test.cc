@@ -140,3 +140,18 @@ TEST(Ratio, ToFixedTiesAwayFromZero) {
 
 }  // namespace
 }  // namespace slogate::engine
+
+namespace slogate::engine {
+namespace {
+
+// Found by fuzz_fixed_duration: rounding near the bottom of the range must
+// not flip the sign.
+TEST(Fixed, RoundingAtTheBottomOfTheRangeKeepsTheSign) {
+  const Fixed f = *Fixed::parse("-9223372036.854775807");
+  EXPECT_EQ(f.toString(0), "-9223372036.854775807");
+  EXPECT_EQ(f.toString(4), "-9223372036.854775807");
+  EXPECT_EQ(Fixed::fromRaw(-1'500'000'000).toString(0), "-2");
+}
+
+}  // namespace
+}  // namespace slogate::engine

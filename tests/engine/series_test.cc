@@ -223,3 +223,26 @@ TEST(Series, BackfillPlanMatchesMinuteByMinute) {
 
 }  // namespace
 }  // namespace slogate::engine
+
+namespace slogate::engine {
+namespace {
+
+// Found by fuzz_engine: a minute correcting time that a coarse bucket
+// recorded on its own must not wrap any sum below zero.
+TEST(IndicatorSeries, FinerAfterCoarserNeverWraps) {
+  auto layout = WindowLayout::build(kDay, defaultRules(kDay), false);
+  ASSERT_TRUE(layout.ok());
+  IndicatorSeries s(*layout, false, 29'000'000 - 300);
+  const Minutes m = 29'000'000 - 30;
+  ASSERT_EQ(s.record(1, m, 10, 5), RecordOutcome::kRecorded);
+  ASSERT_EQ(s.record(15, ceilTo(m, 15), 10, 0), RecordOutcome::kRecorded);
+  // Correcting the minute would take 5 bad events out of sums that hold none.
+  EXPECT_EQ(s.record(1, m, 10, 0), RecordOutcome::kOverflow);
+  for (std::size_t i = 0; i < s.layout().windows().size(); ++i) {
+    EXPECT_LE(s.window(i).bad, s.window(i).total) << s.layout().windows()[i].name;
+    EXPECT_LE(s.window(i).total, kMaxEvents);
+  }
+}
+
+}  // namespace
+}  // namespace slogate::engine

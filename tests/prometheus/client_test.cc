@@ -205,3 +205,18 @@ TEST(PrometheusClient, MalformedSuccessBodies) {
 
 }  // namespace
 }  // namespace slogate::prometheus
+
+namespace slogate::prometheus {
+namespace {
+
+// Found by fuzz_prometheus_response: the sign of a time in (-1, 0).
+TEST(PrometheusClient, MillisKeepTheSignOfSmallNegativeTimes) {
+  auto r = decodeResponse(
+      200,
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[-0.2,"1"]}]}})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->series[0].samples[0].millis, -200);
+}
+
+}  // namespace
+}  // namespace slogate::prometheus
