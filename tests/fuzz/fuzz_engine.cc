@@ -160,7 +160,8 @@ std::uint64_t count(FuzzedDataProvider& in) {
     case 3:
       return eng::kMaxEvents + in.ConsumeIntegralInRange<std::uint64_t>(0, 10);
     case 4:
-      return std::numeric_limits<std::uint64_t>::max() - in.ConsumeIntegralInRange<std::uint64_t>(0, 3);
+      return std::numeric_limits<std::uint64_t>::max() -
+             in.ConsumeIntegralInRange<std::uint64_t>(0, 3);
     default:
       return in.ConsumeIntegral<std::uint64_t>();
   }
@@ -233,7 +234,7 @@ struct Op {
   Minutes b = 0;  // end (record)
   std::uint64_t total = 0;
   std::uint64_t bad = 0;
-  int n = 0;      // burst length (record), decision (evaluate), frozen state
+  int n = 0;  // burst length (record), decision (evaluate), frozen state
   int outcome = 0;
 };
 
@@ -302,13 +303,15 @@ void check(Run& run) {
       const eng::Events& e = s.window(i);
       if (e.bad > e.total || e.total > eng::kMaxEvents) {
         fail("window sum out of bounds", "indicator " + std::to_string(k) + " window " +
-                                              windows[i].name + ": " + eventsText(e) + "; " + where());
+                                             windows[i].name + ": " + eventsText(e) + "; " +
+                                             where());
       }
     }
   }
   for (std::size_t k = 0; k < v.indicatorCount; ++k) {
     const eng::IndicatorReading& r = v.indicators[k];
-    if (r.events.bad > r.events.total) fail("verdict events: bad > total", eventsText(r.events) + "; " + where());
+    if (r.events.bad > r.events.total)
+      fail("verdict events: bad > total", eventsText(r.events) + "; " + where());
     if (r.budgetRemaining > eng::kOne) {
       fail("budgetRemaining above 1", r.budgetRemaining.toString() + "; " + where());
     }
@@ -360,21 +363,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           const bool atOrBeforeHead = end <= s.head();
           const auto outcome = s.record(res, end, total, bad);
           if (j == 0 || outcome != eng::RecordOutcome::kRecorded) {
-            run.log.push_back({Op::kRecord, k, res, end, total, bad, j == 0 ? n : 1,
-                               static_cast<int>(outcome)});
+            run.log.push_back(
+                {Op::kRecord, k, res, end, total, bad, j == 0 ? n : 1, static_cast<int>(outcome)});
           }
           if (outcome == eng::RecordOutcome::kRecorded && (res == 15 || res == 60)) {
             coarse[k].insert({res, end});
           }
-          if (outcome != eng::RecordOutcome::kRecorded && atOrBeforeHead && !same(before, sums(s))) {
+          if (outcome != eng::RecordOutcome::kRecorded && atOrBeforeHead &&
+              !same(before, sums(s))) {
             fail("a refused record changed the window sums", format(run.log));
           }
         }
         break;
       }
       case 4: {
-        const Minutes t =
-            state.head() + offset(in) + (in.ConsumeIntegralInRange<int>(0, 7) == 0 ? 6 * eng::kHour : 0);
+        const Minutes t = state.head() + offset(in) +
+                          (in.ConsumeIntegralInRange<int>(0, 7) == 0 ? 6 * eng::kHour : 0);
         state.advanceTo(t);
         run.log.push_back({Op::kAdvance, 0, t, 0, 0, 0, 0, 0});
         break;
@@ -382,7 +386,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 5: {
         const auto k = in.ConsumeIntegralInRange<std::size_t>(0, indicators - 1);
         Minutes end = state.series[k].head() - in.ConsumeIntegralInRange<Minutes>(0, 8 * eng::kDay);
-        if (in.ConsumeIntegralInRange<int>(0, 9) != 0) end = eng::floorTo(end, eng::kTrafficResolution);
+        if (in.ConsumeIntegralInRange<int>(0, 9) != 0)
+          end = eng::floorTo(end, eng::kTrafficResolution);
         const std::uint64_t total = count(in);
         const auto outcome = state.series[k].recordTraffic(end, total);
         run.log.push_back({Op::kTraffic, k, end, 0, total, 0, 0, static_cast<int>(outcome)});

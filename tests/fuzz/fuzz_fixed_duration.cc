@@ -38,7 +38,7 @@ using slogate::engine::Minutes;
 using slogate::engine::Ratio;
 
 constexpr Minutes kMaxDuration = 3660 * slogate::engine::kDay;  // duration.cc's limit
-constexpr std::int64_t kYear10000 = 253'402'300'800;              // 10000-01-01T00:00:00Z
+constexpr std::int64_t kYear10000 = 253'402'300'800;            // 10000-01-01T00:00:00Z
 
 [[noreturn]] void fail(const char* what, std::string_view input, const std::string& detail) {
   std::fprintf(stderr, "fuzz_fixed_duration: INVARIANT VIOLATED: %s\n  input: \"%.*s\"\n  %s\n",
@@ -91,8 +91,8 @@ void checkFixedRoundTrip(Fixed f, std::string_view input) {
     if (!fits && rounded < 0 && knownBug("fixed-negative-round-wrap")) continue;
     // Compared through parse (cheaper than printing the expected value).
     const auto parsed = Fixed::parse(r);
-    const bool right = fits ? parsed && static_cast<Int128>(parsed->raw()) == rounded
-                            : r == f.toString();
+    const bool right =
+        fits ? parsed && static_cast<Int128>(parsed->raw()) == rounded : r == f.toString();
     if (!right) {
       const std::string want =
           fits ? Fixed::fromRaw(static_cast<std::int64_t>(rounded)).toString() : f.toString();
@@ -102,19 +102,23 @@ void checkFixedRoundTrip(Fixed f, std::string_view input) {
     }
     const auto dot = r.find('.');
     const int shown = dot == std::string::npos ? 0 : static_cast<int>(r.size() - dot - 1);
-    if (fits && shown > std::max(decimals, 0)) fail("toString(decimals) shows too many places", input, r);
+    if (fits && shown > std::max(decimals, 0))
+      fail("toString(decimals) shows too many places", input, r);
   }
 }
 
 void checkCompare(Fixed a, Fixed b, std::string_view input) {
   const int want = a < b ? -1 : (a > b ? 1 : 0);
-  const int got = slogate::engine::compare(slogate::engine::toRatio(a), slogate::engine::toRatio(b));
-  if (got != want) fail("compare() disagrees with Fixed order", input, a.toString() + " vs " + b.toString());
+  const int got =
+      slogate::engine::compare(slogate::engine::toRatio(a), slogate::engine::toRatio(b));
+  if (got != want)
+    fail("compare() disagrees with Fixed order", input, a.toString() + " vs " + b.toString());
   // Same values with scaled denominators (the slow continued-fraction path too).
   const Int128 big = static_cast<Int128>(1) << 60;  // |raw| × 2^60 < 2^123
   const Ratio sa{static_cast<Int128>(a.raw()) * big, Fixed::kScale * big};
   const int gotBig = slogate::engine::compare(sa, slogate::engine::toRatio(b));
-  if (gotBig != want) fail("compare() of scaled ratios is wrong", input, a.toString() + " vs " + b.toString());
+  if (gotBig != want)
+    fail("compare() of scaled ratios is wrong", input, a.toString() + " vs " + b.toString());
   if (slogate::engine::compare(slogate::engine::toRatio(b), sa) != -want) {
     fail("compare() is not antisymmetric", input, a.toString() + " vs " + b.toString());
   }

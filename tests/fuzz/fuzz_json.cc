@@ -95,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const std::string first = doc->dump();
   auto again = Json::parse(first);
-  if (!again) fail("dump() does not re-parse", input, first + "\n  error: " + again.status().message());
+  if (!again)
+    fail("dump() does not re-parse", input, first + "\n  error: " + again.status().message());
   const std::string second = again->dump();
   if (first != second) fail("dump() is not a fixed point", input, first + "\n  vs: " + second);
   if (!sameShape(*doc, *again)) fail("re-parsed document differs", input, first);

@@ -147,7 +147,8 @@ void checkSamples(const prom::QueryResult& r, const slogate::Json& doc, std::str
     for (std::size_t k = 0; k < s.samples.size(); ++k) {
       const prom::Sample& sample = s.samples[k];
       const slogate::Json* pair = nullptr;
-      if (r.type == prom::QueryResult::Type::kScalar || r.type == prom::QueryResult::Type::kString) {
+      if (r.type == prom::QueryResult::Type::kScalar ||
+          r.type == prom::QueryResult::Type::kString) {
         pair = &result;
       } else if (r.type == prom::QueryResult::Type::kVector) {
         pair = &result[si]["value"];
@@ -194,7 +195,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!r) {
     if (r.status().message().empty()) fail("error without a message", body, "");
   } else {
-    if (status >= 400) fail("an HTTP error status decoded to a result", body, std::to_string(status));
+    if (status >= 400)
+      fail("an HTTP error status decoded to a result", body, std::to_string(status));
     using Type = prom::QueryResult::Type;
     if (r->type == Type::kScalar || r->type == Type::kString) {
       if (r->series.size() != 1 || r->series[0].samples.size() != 1 ||

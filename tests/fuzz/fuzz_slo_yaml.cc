@@ -24,20 +24,19 @@
 //   yaml-multiline-error   skip only the one-line check of error messages
 //   yaml-cpp-loadall-loop  skip (return early on) inputs that would loop
 // Unset, every check applies.
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/parser.h>
-
-#include <sstream>
 
 #include "config/slo_document.h"
 #include "engine/evaluate.h"
@@ -129,8 +128,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& slo : *slos) {
     if (slo == nullptr) fail("null CompiledSlo", text, "");
     const auto& spec = slo->spec();
-    if (!ids.insert(spec.ns + "/" + spec.name).second) fail("duplicate id accepted", text, spec.name);
-    if (spec.indicators.empty() || slo->rules().empty()) fail("SLO without indicators or rules", text, spec.name);
+    if (!ids.insert(spec.ns + "/" + spec.name).second)
+      fail("duplicate id accepted", text, spec.name);
+    if (spec.indicators.empty() || slo->rules().empty())
+      fail("SLO without indicators or rules", text, spec.name);
     for (const auto& ind : spec.indicators) {
       if (ind.objective <= slogate::engine::kZero || ind.objective >= slogate::engine::kOne) {
         fail("objective outside (0, 1)", text, ind.objective.toString());
