@@ -28,6 +28,11 @@ namespace slogate::net {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// ASCII case-insensitive equality (header names, tokens).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// The first header with this name (case-insensitive), or "".
+std::string findHeader(const Headers& headers, std::string_view name);
+
 struct HttpRequest {
   std::string method = "GET";
   std::string target;  // path and query, e.g. "/api/v1/query?query=up"

@@ -128,13 +128,6 @@ class CpprestHttpClient final : public HttpClient {
     return req;
   }
 
-  static bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) ==
-                    std::tolower(static_cast<unsigned char>(y));
-           });
-  }
-
   static http::client::http_client_config config(const HttpClientOptions& options) {
     http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(options.timeout));
@@ -157,18 +150,6 @@ class CpprestHttpClient final : public HttpClient {
 };
 
 }  // namespace
-
-std::string HttpResponse::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
-  }
-  return "";
-}
 
 std::string urlEncode(std::string_view value) {
   static const char* kHex = "0123456789ABCDEF";

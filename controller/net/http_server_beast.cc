@@ -67,13 +67,6 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1'000};  // close_notify
 constexpr std::chrono::milliseconds kAcceptRetry{100};           // after accept fails (e.g. EMFILE)
 constexpr std::chrono::milliseconds kForceCloseWait{1'000};      // for sessions to unwind
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string toString(beast::string_view s) {
   return std::string(s.data(), s.size());
 }
@@ -672,10 +665,7 @@ struct HttpServer::Impl {
 };
 
 std::string ServerRequest::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (equalsIgnoreCase(k, name)) return v;
-  }
-  return "";
+  return findHeader(headers, name);
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const ServerOptions& options,
