@@ -1,5 +1,6 @@
 #include "config/slo_document.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <iterator>
 #include <set>
 #include <sstream>
+
+#include "config/time_zone_loader.h"
 
 namespace slogate::config {
 namespace {
@@ -416,6 +419,36 @@ Status parseTarget(const Context& ctx, const YAML::Node& node, SloSpec& spec) {
   return Status::ok();
 }
 
+Status parseCalendar(const Context& ctx, const YAML::Node& node, SloSpec& spec) {
+  auto st = checkMap(ctx, node, "spec.calendar", {"period", "timeZone"});
+  if (!st.isOk()) return st;
+  auto period = scalar(ctx, node["period"], "spec.calendar.period");
+  if (!period) return period.status();
+  engine::CalendarWindow calendar;
+  if (*period == "month") {
+    calendar.period = engine::CalendarPeriod::kMonth;
+  } else if (*period == "week") {
+    calendar.period = engine::CalendarPeriod::kIsoWeek;
+  } else {
+    return ctx.error(node["period"], "spec.calendar.period",
+                     quote(*period) + " is not month or week");
+  }
+  std::string zoneName = "UTC";
+  if (node["timeZone"].IsDefined()) {
+    auto z = nonEmpty(ctx, node["timeZone"], "spec.calendar.timeZone");
+    if (!z) return z.status();
+    zoneName = *z;
+  }
+  auto zone = loadTimeZone(zoneName);
+  if (!zone)
+    return ctx.error(node["timeZone"].IsDefined() ? node["timeZone"] : node,
+                     "spec.calendar.timeZone", zone.status().message());
+  calendar.zone = *zone;
+  spec.calendar = calendar;
+  spec.window = engine::nominalPeriodLength(calendar.period);
+  return Status::ok();
+}
+
 Status parseSpec(const Context& ctx, const YAML::Node& node, SloSpec& spec) {
   if (!node.IsDefined() || node.IsNull()) return ctx.error(node, "spec", "required");
   auto st = checkMap(ctx, node, "spec",
@@ -431,9 +464,8 @@ Status parseSpec(const Context& ctx, const YAML::Node& node, SloSpec& spec) {
     if (node["window"].IsDefined()) {
       return ctx.error(node["calendar"], "spec.calendar", "give window or calendar, not both");
     }
-    return ctx.error(
-        node["calendar"], "spec.calendar",
-        "calendar windows are not supported yet; use a rolling spec.window such as 30d");
+    st = parseCalendar(ctx, node["calendar"], spec);
+    if (!st.isOk()) return st;
   }
   if (node["window"].IsDefined()) {
     auto w = duration(ctx, node["window"], "spec.window");
@@ -532,11 +564,64 @@ std::optional<std::string> checkSelector(std::string_view s) {
   return std::nullopt;
 }
 
+namespace {
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed input (a lone ","
+// yields an endless run of empty documents, all starting at the same place:
+// yaml-cpp issue 1040). One pass over the parser's events first finds that —
+// a document that starts where the one before it started — and caps the
+// number of documents, so LoadAll is only called on input it can finish.
+class DocumentProgress : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnAlias(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnScalar(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {}
+  void OnSequenceStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark start = YAML::Mark::null_mark();
+};
+
+constexpr int kMaxDocuments = 100'000;
+
+// Throws YAML::Exception like LoadAll for what yaml-cpp itself rejects.
+std::optional<std::string> checkDocuments(const std::string& text, std::string_view fileName) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentProgress progress;
+  int count = 0;
+  int lastStart = -1;
+  while (parser.HandleNextDocument(progress)) {
+    if (progress.start.pos <= lastStart) {
+      return std::string(fileName) + ":" + std::to_string(progress.start.line + 1) + ":" +
+             std::to_string(progress.start.column + 1) +
+             ": not valid YAML: the parser cannot get past this point (a stray ',' or ']'?)";
+    }
+    lastStart = progress.start.pos;
+    if (++count > kMaxDocuments) {
+      return std::string(fileName) + ": more than " + std::to_string(kMaxDocuments) +
+             " YAML documents";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::vector<std::shared_ptr<const engine::CompiledSlo>>> parseSloDocuments(
     std::string_view text, std::string_view fileName) {
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    const std::string owned(text);
+    if (auto stuck = checkDocuments(owned, fileName)) return invalidArgument(oneLine(*stuck));
+    docs = YAML::LoadAll(owned);
   } catch (const YAML::Exception& e) {
     std::string msg(fileName);
     if (e.mark.line >= 0) {

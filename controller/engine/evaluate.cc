@@ -112,8 +112,8 @@ Result<std::shared_ptr<const CompiledSlo>> CompiledSlo::compile(SloSpec spec) {
 
   std::shared_ptr<CompiledSlo> slo(new CompiledSlo());
   const bool guard = spec.traffic.maxDrop.has_value();
-  auto layout = WindowLayout::build(spec.window, spec.policy.rules, guard);
-  if (!layout) return layout.status().withContext("spec.window");
+  auto layout = WindowLayout::build(spec.window, spec.policy.rules, guard, spec.calendar);
+  if (!layout) return layout.status().withContext(spec.calendar ? "spec.calendar" : "spec.window");
   slo->layout_ = *layout;
   for (const BurnRateRule& rule : spec.policy.rules) {
     slo->rules_.push_back({rule, static_cast<std::uint8_t>(slo->layout_->indexOf(rule.longWindow)),

@@ -49,18 +49,27 @@ IndicatorSeries::IndicatorSeries(std::shared_ptr<const WindowLayout> layout, boo
     : layout_(std::move(layout)),
       head_(head),
       slots_(static_cast<std::size_t>(layout_->totalSlots())),
-      traffic_(withTraffic ? static_cast<std::size_t>(layout_->trafficSlots()) : 0) {}
+      traffic_(withTraffic ? static_cast<std::size_t>(layout_->trafficSlots()) : 0) {
+  if (layout_->calendar()) calendarFrom_ = calendarPeriodStart(*layout_->calendar(), head);
+}
 
 IndicatorSeries::RingRef IndicatorSeries::ring(std::size_t tier) {
   const TierDef& def = layout_->tiers()[tier];
   return {slots_.data() + def.offset, def.resolution, def.slots};
 }
 
+const Events* IndicatorSeries::slotFor(std::size_t tier, Minutes end) const {
+  const TierDef& def = layout_->tiers()[tier];
+  const Minutes current = ceilTo(head_, def.resolution);
+  if (end > current || end <= current - def.slots * def.resolution) return nullptr;
+  return slots_.data() + def.offset + ringIndex(end, def.resolution, def.slots);
+}
+
 Events* IndicatorSeries::slotFor(std::size_t tier, Minutes end) {
-  const RingRef r = ring(tier);
-  const Minutes current = ceilTo(head_, r.resolution);
-  if (end > current || end <= current - r.count * r.resolution) return nullptr;
-  return r.slots + ringIndex(end, r.resolution, r.count);
+  const TierDef& def = layout_->tiers()[tier];
+  const Minutes current = ceilTo(head_, def.resolution);
+  if (end > current || end <= current - def.slots * def.resolution) return nullptr;
+  return slots_.data() + def.offset + ringIndex(end, def.resolution, def.slots);
 }
 
 std::uint64_t* IndicatorSeries::trafficSlotFor(Minutes end) {
@@ -71,23 +80,31 @@ std::uint64_t* IndicatorSeries::trafficSlotFor(Minutes end) {
   return traffic_.data() + ringIndex(end, kTrafficResolution, count);
 }
 
-Minutes IndicatorSeries::windowStart(std::size_t i) const {
+Minutes IndicatorSeries::windowStart(std::size_t i, Minutes head, Minutes calendarFrom) const {
   const WindowDef& w = layout_->windows()[i];
-  return floorTo(head_ - w.length, layout_->tiers()[static_cast<std::size_t>(w.tier)].resolution);
+  const Minutes r = layout_->tiers()[static_cast<std::size_t>(w.tier)].resolution;
+  return floorTo(w.calendar ? calendarFrom : head - w.length, r);
 }
 
-void IndicatorSeries::advanceTo(Minutes t) {
-  if (t <= head_) return;
-  // 1. Take the buckets that leave each window out of its sum, reading the
-  //    rings as they are before they move.
+Minutes IndicatorSeries::calendarFromAt(Minutes t) const {
+  if (!layout_->calendar()) return 0;
+  // Never backwards: buckets that left the sum cannot come back (a zone that
+  // repeats a day could otherwise move a period's start back).
+  return std::max(calendarFrom_, calendarPeriodStart(*layout_->calendar(), t));
+}
+
+IndicatorSeries::Sums IndicatorSeries::slidSums(Minutes t, Minutes calendarFrom) const {
+  // The buckets that leave each window, read from the rings as they are
+  // before they move.
+  Sums sums = sums_;
   const auto windows = layout_->windows();
   for (std::size_t i = 0; i < windows.size(); ++i) {
     const auto tier = static_cast<std::size_t>(windows[i].tier);
     const Minutes r = layout_->tiers()[tier].resolution;
     const Minutes oldStart = windowStart(i);
-    const Minutes newStart = floorTo(t - windows[i].length, r);
+    const Minutes newStart = windowStart(i, t, calendarFrom);
     const Minutes last = std::min(newStart, ceilTo(head_, r));
-    Events& sum = sums_[i];
+    Events& sum = sums[i];
     for (Minutes end = oldStart + r; end <= last; end += r) {
       if (const Events* slot = slotFor(tier, end)) {
         assert(sum.total >= slot->total && sum.bad >= slot->bad);
@@ -96,7 +113,14 @@ void IndicatorSeries::advanceTo(Minutes t) {
       }
     }
   }
-  // 2. Clear the ring slots the new buckets take over.
+  return sums;
+}
+
+void IndicatorSeries::advanceTo(Minutes t) {
+  if (t <= head_) return;
+  const Minutes calendarFrom = calendarFromAt(t);
+  sums_ = slidSums(t, calendarFrom);
+  // Clear the ring slots the new buckets take over.
   for (std::size_t tier = 0; tier < layout_->tiers().size(); ++tier) {
     const RingRef r = ring(tier);
     const Minutes oldEnd = ceilTo(head_, r.resolution);
@@ -116,6 +140,7 @@ void IndicatorSeries::advanceTo(Minutes t) {
     }
   }
   head_ = t;
+  calendarFrom_ = calendarFrom;
 }
 
 RecordOutcome IndicatorSeries::record(Minutes resolution, Minutes end, std::uint64_t total,
@@ -127,7 +152,40 @@ RecordOutcome IndicatorSeries::record(Minutes resolution, Minutes end, std::uint
   while (tier < tiers.size() && tiers[tier].resolution != resolution) ++tier;
   if (tier == tiers.size()) return RecordOutcome::kInvalid;
 
-  advanceTo(end);
+  if (end > head_) {
+    // The bucket is newer than the head: check it fits the sums as they will
+    // be once the head moves there (its slot and any coarser or traffic slot
+    // it opens start at zero), so a refused bucket leaves the head alone.
+    const Minutes calendarFrom = calendarFromAt(end);
+    const Sums slid = slidSums(end, calendarFrom);
+    const auto fitsAfter = [&](std::uint64_t value) {
+      return value <= kMaxEvents - total;  // bad <= total: checking total covers both
+    };
+    bool ok = true;
+    const auto windows = layout_->windows();
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      if (static_cast<std::size_t>(windows[i].tier) >= tier &&
+          end > windowStart(i, end, calendarFrom)) {
+        ok = ok && fitsAfter(slid[i].total) && slid[i].bad <= kMaxEvents - bad;
+      }
+    }
+    for (std::size_t t = tier + 1; t < tiers.size(); ++t) {
+      const Minutes coarseEnd = ceilTo(end, tiers[t].resolution);
+      if (coarseEnd <= ceilTo(head_, tiers[t].resolution)) {
+        if (const Events* slot = slotFor(t, coarseEnd)) {
+          ok = ok && fitsAfter(slot->total) && slot->bad <= kMaxEvents - bad;
+        }
+      }
+    }
+    if (resolution == 1 && !traffic_.empty()) {
+      const Minutes trafficEnd = ceilTo(end, kTrafficResolution);
+      if (trafficEnd <= ceilTo(head_, kTrafficResolution)) {
+        if (const std::uint64_t* slot = trafficSlotFor(trafficEnd)) ok = ok && fitsAfter(*slot);
+      }
+    }
+    if (!ok) return RecordOutcome::kOverflow;
+    advanceTo(end);
+  }
   Events* own = slotFor(tier, end);
   if (own == nullptr) return RecordOutcome::kTooOld;
   // Both values are at most 2^63 − 1, so the differences fit an int64.

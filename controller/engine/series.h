@@ -11,7 +11,12 @@
 // Recording a bucket that was recorded before OVERWRITES it (the difference is
 // applied), so re-reading a minute that Prometheus had only partly scraped
 // never double-counts. A bucket newer than the head moves the head there
-// first; one older than its ring holds is refused (kTooOld).
+// first; one older than its ring holds is refused (kTooOld). A refused bucket
+// changes nothing, not even the head.
+//
+// A calendar window (layout().calendar()) starts at its period's start
+// instead of W before the head; when the head enters a new period, the old
+// period's buckets leave the sum, so the budget is whole again.
 //
 // Exactness: a window of resolution R is exact at head t when its ring was
 // filled at resolution R or finer over the window's span. Windows draw only on
@@ -22,8 +27,10 @@
 // Thread safety: none; a series is owned by one evaluator at a time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engine/duration.h"
@@ -94,16 +101,26 @@ class IndicatorSeries {
     Minutes resolution;
     std::int32_t count;
   };
+  using Sums = std::array<Events, kMaxWindows>;
   RingRef ring(std::size_t tier);
-  Events* slotFor(std::size_t tier, Minutes end);  // nullptr when outside the ring
-  std::uint64_t* trafficSlotFor(Minutes end);      // nullptr when outside the ring
-  Minutes windowStart(std::size_t i) const;        // floor_R(head − W)
+  const Events* slotFor(std::size_t tier, Minutes end) const;  // nullptr when outside the ring
+  Events* slotFor(std::size_t tier, Minutes end);
+  std::uint64_t* trafficSlotFor(Minutes end);  // nullptr when outside the ring
+  // Where window i starts with the head at `head` (and the calendar window's
+  // period starting at `calendarFrom`): floor_R(head − W), or floor_R(period start).
+  Minutes windowStart(std::size_t i, Minutes head, Minutes calendarFrom) const;
+  Minutes windowStart(std::size_t i) const { return windowStart(i, head_, calendarFrom_); }
+  Minutes calendarFromAt(Minutes t) const;  // the calendar window's start at head t
+  // The window sums as they will be with the head at t > head, computed
+  // without changing anything.
+  Sums slidSums(Minutes t, Minutes calendarFrom) const;
 
   std::shared_ptr<const WindowLayout> layout_;
-  Minutes head_;                            // newest minute the windows end at
-  std::array<Events, kMaxWindows> sums_{};  // running window sums
-  std::vector<Events> slots_;               // all tiers' rings, back to back
-  std::vector<std::uint64_t> traffic_;      // 5-minute totals, empty without the guard
+  Minutes head_;                        // newest minute the windows end at
+  Minutes calendarFrom_ = 0;            // the calendar window's period start at the head
+  Sums sums_{};                         // running window sums
+  std::vector<Events> slots_;           // all tiers' rings, back to back
+  std::vector<std::uint64_t> traffic_;  // 5-minute totals, empty without the guard
 };
 
 // What a startup backfill records so that every window of a layout is exact

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/time_zone.h"
 #include "engine/duration.h"
 #include "engine/fixed.h"
 
@@ -70,11 +72,36 @@ struct TargetRef {
   std::string name;
 };
 
+// A calendar window: the current month or ISO week (from Monday) in a time
+// zone, instead of a rolling window. Evaluated at minute t, it covers the
+// slices that end in (start, t], where start is the first instant of the
+// period holding t — so at the very start of a period the window is empty
+// and the budget whole again.
+enum class CalendarPeriod { kMonth, kIsoWeek };
+const char* calendarPeriodName(CalendarPeriod period);  // "month", "week"
+
+struct CalendarWindow {
+  CalendarPeriod period = CalendarPeriod::kMonth;
+  std::shared_ptr<const TimeZone> zone;  // never null once validated
+};
+
+// The longest a period can last in any zone (31 days plus a repeated day or
+// DST hour, with room), and the length default burn-rate factors scale with
+// (30d for a month, 7d for a week: the SRE Workbook's table).
+Minutes maxPeriodLength(CalendarPeriod period);
+Minutes nominalPeriodLength(CalendarPeriod period);
+
+// The first minute of the period holding minute t: the first instant at
+// which the zone's clock reads the period's first local midnight, floored to
+// a whole minute.
+Minutes calendarPeriodStart(const CalendarWindow& calendar, Minutes t);
+
 struct SloSpec {
-  std::string ns;       // metadata.namespace
-  std::string name;     // metadata.name
-  std::string service;  // free text
-  Minutes window = 30 * kDay;
+  std::string ns;                          // metadata.namespace
+  std::string name;                        // metadata.name
+  std::string service;                     // free text
+  Minutes window = 30 * kDay;              // rolling; with a calendar, its nominal length
+  std::optional<CalendarWindow> calendar;  // set: the window is this calendar period
   std::optional<TargetRef> target;
   std::vector<IndicatorSpec> indicators;  // in IndicatorKind order, each kind at most once
   TrafficGuard traffic;

@@ -19,6 +19,14 @@ std::string verdictJson(const Verdict& verdict) {
   for (const std::string& reason : verdict.reasons) w.string(reason);
   w.endArray();
   w.key("frozen").boolean(verdict.frozen);
+  if (const auto& calendar = slo.spec().calendar) {
+    // Which period the budget covers (an addition to SPEC §2's fields).
+    w.key("period").beginObject();
+    w.key("calendar").string(calendarPeriodName(calendar->period));
+    w.key("timeZone").string(calendar->zone->name());
+    w.key("start").string(formatRfc3339(calendarPeriodStart(*calendar, verdict.evaluatedAt) * 60));
+    w.endObject();
+  }
   w.key("indicators").beginObject();
   for (std::size_t k = 0; k < verdict.indicatorCount; ++k) {
     const IndicatorReading& r = verdict.indicators[k];

@@ -13,13 +13,18 @@ Minutes WindowLayout::resolutionFor(Minutes length) {
 }
 
 Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
-    Minutes sloWindow, const std::vector<BurnRateRule>& rules, bool trafficRing) {
-  if (sloWindow <= 0 || sloWindow > kMaxSloWindow) {
+    Minutes sloWindow, const std::vector<BurnRateRule>& rules, bool trafficRing,
+    const std::optional<CalendarWindow>& calendar) {
+  if (calendar) {
+    if (!calendar->zone) return invalidArgument("calendar window without a time zone");
+    sloWindow = maxPeriodLength(calendar->period);
+  } else if (sloWindow <= 0 || sloWindow > kMaxSloWindow) {
     return invalidArgument("window " + formatDuration(sloWindow) + " is outside 1m..90d");
   }
   struct Want {
     Minutes length;
     bool listed;
+    bool calendar = false;
   };
   std::vector<Want> wants = {{5, true},         {30, true},   {kHour, true},   {2 * kHour, true},
                              {6 * kHour, true}, {kDay, true}, {3 * kDay, true}};
@@ -31,14 +36,16 @@ Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
       wants.push_back({length, true});
     }
   }
-  wants.push_back({sloWindow, false});
+  wants.push_back({sloWindow, false, calendar.has_value()});
   std::sort(wants.begin(), wants.end(), [](const Want& a, const Want& b) {
-    return a.length != b.length ? a.length < b.length : a.listed > b.listed;
+    if (a.length != b.length) return a.length < b.length;
+    if (a.calendar != b.calendar) return b.calendar;
+    return a.listed > b.listed;
   });
 
   std::shared_ptr<WindowLayout> layout(new WindowLayout());
   for (const Want& want : wants) {
-    if (layout->windowCount_ > 0 &&
+    if (!want.calendar && layout->windowCount_ > 0 &&
         layout->windows_[layout->windowCount_ - 1].length == want.length) {
       continue;  // the first of equal lengths wins; listed sorts first
     }
@@ -49,7 +56,9 @@ Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
     WindowDef& def = layout->windows_[layout->windowCount_++];
     def.length = want.length;
     def.listed = want.listed;
-    def.name = formatDuration(want.length);
+    def.calendar = want.calendar;
+    def.name = want.calendar ? calendarPeriodName(calendar->period) : formatDuration(want.length);
+    if (want.calendar) layout->sloWindowIndex_ = static_cast<int>(layout->windowCount_ - 1);
   }
 
   // Tiers: one per resolution in use, sized for its longest window.
@@ -81,7 +90,8 @@ Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
       if (kResolutions[t] == r) layout->windows_[i].tier = tierIndexOf[t];
     }
   }
-  layout->sloWindowIndex_ = layout->indexOf(sloWindow);
+  if (!calendar) layout->sloWindowIndex_ = layout->indexOf(sloWindow);
+  layout->calendar_ = calendar;
   layout->fiveMinuteIndex_ = layout->indexOf(5);
   layout->trafficSlots_ =
       trafficRing ? static_cast<std::int32_t>(kWeek / kTrafficResolution + 3) : 0;
@@ -90,7 +100,7 @@ Result<std::shared_ptr<const WindowLayout>> WindowLayout::build(
 
 int WindowLayout::indexOf(Minutes length) const {
   for (std::size_t i = 0; i < windowCount_; ++i) {
-    if (windows_[i].length == length) return static_cast<int>(i);
+    if (windows_[i].length == length && !windows_[i].calendar) return static_cast<int>(i);
   }
   return -1;
 }

@@ -26,6 +26,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,9 +50,10 @@ struct TierDef {
 };
 
 struct WindowDef {
-  Minutes length = 0;     // W
+  Minutes length = 0;     // W (for a calendar window: the longest a period can be)
   std::int32_t tier = 0;  // index into tiers(); its resolution is R
   bool listed = false;    // a standard or rule window: reported under its own name
+  bool calendar = false;  // the SLO's calendar window: starts at the period's start
   std::string name;       // "5m", "1d", ...
 };
 
@@ -59,9 +61,11 @@ class WindowLayout {
  public:
   // Builds the layout for an SLO window and its rules. `trafficRing` adds the
   // week-long 5-minute ring the maxDrop guard needs (guard indicator only).
-  static Result<std::shared_ptr<const WindowLayout>> build(Minutes sloWindow,
-                                                           const std::vector<BurnRateRule>& rules,
-                                                           bool trafficRing);
+  // With `calendar`, the SLO window is that calendar period (sloWindow is
+  // ignored) and never shared with a rule window of the same length.
+  static Result<std::shared_ptr<const WindowLayout>> build(
+      Minutes sloWindow, const std::vector<BurnRateRule>& rules, bool trafficRing,
+      const std::optional<CalendarWindow>& calendar = std::nullopt);
 
   static Minutes resolutionFor(Minutes length);
 
@@ -70,9 +74,10 @@ class WindowLayout {
   std::int32_t totalSlots() const { return totalSlots_; }
   std::int32_t trafficSlots() const { return trafficSlots_; }
 
-  // Index of the window with this length, or -1.
+  // Index of the rolling window with this length, or -1.
   int indexOf(Minutes length) const;
   int sloWindowIndex() const { return sloWindowIndex_; }
+  const std::optional<CalendarWindow>& calendar() const { return calendar_; }
   int fiveMinuteIndex() const { return fiveMinuteIndex_; }
   Minutes sloWindow() const { return windows_[static_cast<std::size_t>(sloWindowIndex_)].length; }
 
@@ -90,6 +95,7 @@ class WindowLayout {
   std::int32_t trafficSlots_ = 0;  // 0 without the traffic ring
   int sloWindowIndex_ = -1;
   int fiveMinuteIndex_ = -1;
+  std::optional<CalendarWindow> calendar_;
 };
 
 }  // namespace slogate::engine

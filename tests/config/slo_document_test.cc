@@ -147,8 +147,21 @@ INSTANTIATE_TEST_SUITE_P(
             "onlySaturation", "    errors:\n",
             "    saturation:\n      query: up\n      max: \"1\"\n      objective: \"99\"\n    x:\n",
             "spec.indicators.x: unknown field"},
-        BadCase{"calendar", "  window: 30d", "  calendar: {period: month, timeZone: UTC}",
-                "spec.calendar: calendar windows are not supported yet"},
+        BadCase{"calendarPeriod", "  window: 30d", "  calendar: {period: day}",
+                R"(spec.calendar.period: "day" is not month or week)"},
+        BadCase{"calendarNoPeriod", "  window: 30d", "  calendar: {timeZone: UTC}",
+                "spec.calendar.period: required"},
+        BadCase{"calendarUnknownZone", "  window: 30d",
+                "  calendar: {period: month, timeZone: Mars/Olympus_Mons}",
+                R"(spec.calendar.timeZone: "Mars/Olympus_Mons": unknown time zone)"},
+        BadCase{"calendarZonePath", "  window: 30d",
+                "  calendar: {period: week, timeZone: ../../etc/passwd}",
+                R"(spec.calendar.timeZone: "../../etc/passwd" is not an IANA time zone name)"},
+        BadCase{"calendarZoneDirectory", "  window: 30d",
+                "  calendar: {period: week, timeZone: Europe}",
+                R"(spec.calendar.timeZone: "Europe": /usr/share/zoneinfo/Europe: )"},
+        BadCase{"calendarExtraKey", "  window: 30d", "  calendar: {period: week, start: monday}",
+                "spec.calendar.start: unknown field"},
         BadCase{"windowAndCalendar", "  window: 30d", "  window: 30d\n  calendar: {period: month}",
                 "spec.calendar: give window or calendar, not both"},
         BadCase{"badMode", "  window: 30d", "  window: 30d\n  policy: {mode: strict}",
@@ -191,6 +204,46 @@ INSTANTIATE_TEST_SUITE_P(
                 "spec.indicators.errors.objective: must be a scalar, is a mapping"},
         BadCase{"brokenYaml", "kind: ServiceLevelObjective", "kind: [unclosed", "not valid YAML"}),
     [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
+
+TEST(SloDocument, CalendarWindowsLoadTheirZoneAndDefaultToUtc) {
+  std::string doc = kMinimal;
+  doc.replace(doc.find("  window: 30d"), std::string("  window: 30d").size(),
+              "  calendar: {period: month, timeZone: Europe/Berlin}");
+  auto slos = parseSloDocuments(doc, "x.yaml");
+  ASSERT_TRUE(slos.ok()) << slos.status().message();
+  const engine::SloSpec& spec = (*slos)[0]->spec();
+  ASSERT_TRUE(spec.calendar.has_value());
+  EXPECT_EQ(spec.calendar->period, engine::CalendarPeriod::kMonth);
+  EXPECT_EQ(spec.calendar->zone->name(), "Europe/Berlin");
+  // Default factors scale with the nominal 30d: the SRE Workbook's 14.4 for 1h/5m.
+  EXPECT_EQ(spec.window, 30 * engine::kDay);
+  ASSERT_FALSE(spec.policy.rules.empty());
+  EXPECT_EQ(spec.policy.rules[0].factor.num * 10, spec.policy.rules[0].factor.den * 144);
+
+  doc = kMinimal;
+  doc.replace(doc.find("  window: 30d"), std::string("  window: 30d").size(),
+              "  calendar: {period: week}");
+  slos = parseSloDocuments(doc, "x.yaml");
+  ASSERT_TRUE(slos.ok()) << slos.status().message();
+  EXPECT_EQ((*slos)[0]->spec().calendar->period, engine::CalendarPeriod::kIsoWeek);
+  EXPECT_EQ((*slos)[0]->spec().calendar->zone->name(), "UTC");
+  EXPECT_EQ((*slos)[0]->spec().window, engine::kWeek);
+}
+
+TEST(SloDocument, StreamsYamlCppWouldLoopOnAreRejectedNotHung) {
+  // yaml-cpp 0.7's LoadAll never returns on these (found by fuzz_slo_yaml).
+  for (const std::string& text : {std::string(","), std::string(kMinimal) + "---\n,\n",
+                                  std::string("]"), std::string("---\n,")}) {
+    auto slos = parseSloDocuments(text, "x.yaml");
+    ASSERT_FALSE(slos.ok()) << text;
+    EXPECT_THAT(slos.status().message(), ::testing::StartsWith("x.yaml:")) << text;
+    EXPECT_THAT(slos.status().message(), HasSubstr("not valid YAML")) << text;
+  }
+  // Many empty documents are fine.
+  std::string many(kMinimal);
+  for (int i = 0; i < 1000; ++i) many += "---\n";
+  EXPECT_TRUE(parseSloDocuments(many, "x.yaml").ok());
+}
 
 TEST(SloDocument, RejectsTheSameSloTwice) {
   auto slos = parseSloDocuments(std::string(kMinimal) + "---\n" + kMinimal, "x.yaml");

@@ -13,8 +13,8 @@
 //
 // Known differences between the CRD and the loader (CrdDocuments.KnownDifferences below
 // asserts each one, so a change on either side shows up here):
-//   - spec.calendar: the CRD admits it (reserved, SPEC lists it); the loader
-//     refuses it until calendar windows are implemented.
+//   - spec.calendar.timeZone: the CRD checks the name's shape only; the loader
+//     also needs the zone to exist in the tz database it reads.
 //   - Scalar types: the loader reads every scalar as text, so it also takes
 //     unquoted decimals (objective: 99.9, factor: 6), quoted integers
 //     (minEvents: "100"), YAML 1.1 booleans as text (service: yes) and
@@ -554,6 +554,8 @@ std::vector<Case> badCases() {
       {"window without unit", {setField("window", "30d", "\"30\"")}},
       {"window and calendar", {setField("window", "30d", "30d\n  calendar: {period: month}")}},
       {"calendar with a bad period", {{"  window: 30d\n", "  calendar: {period: day}\n"}}},
+      {"calendar zone outside the tz database",
+       {{"  window: 30d\n", "  calendar: {period: week, timeZone: ../../etc/passwd}\n"}}},
       {"both good and bad",
        {{std::string(kErrors),
          std::string(kErrors) + "      good: http_requests_total{service=\"checkout\"}\n"}}},
@@ -810,8 +812,8 @@ std::vector<Difference> knownDifferences() {
                       "\n";
   }
   return {
-      {{"calendar instead of window",
-        {{"  window: 30d\n", "  calendar: {period: month, timeZone: UTC}\n"}}},
+      {{"calendar in an unknown zone",
+        {{"  window: 30d\n", "  calendar: {period: month, timeZone: Mars/Olympus_Mons}\n"}}},
        true,
        false},
       {{"unquoted objective", {{R"(objective: "99.9")", "objective: 99.9"}}}, false, true},

@@ -83,6 +83,22 @@ Case makeCase(std::uint64_t seed) {
   static const std::vector<Minutes> kWindows = {kHour,    6 * kHour, kDay,     3 * kDay,
                                                 7 * kDay, 28 * kDay, 30 * kDay};
   spec.window = rng.chance(80) ? rng.pick(kWindows) : rng.between(7, 40 * kDay);
+  // Calendar windows in fixed-offset zones (drawn apart, so the other draws
+  // of a seed stay what they were).
+  Rng calendarRng(seed ^ 0xca1e'7da5ULL);
+  if (calendarRng.chance(12)) {
+    static const std::vector<Minutes> kOffsets = {0, 60, -300, 330, 345, -210, 840, -720};
+    const Minutes offset = calendarRng.pick(kOffsets);
+    const Minutes a = offset < 0 ? -offset : offset;
+    const std::string rule = std::string("<ZZZ>") + (offset > 0 ? "-" : "") + std::to_string(a / 60) +
+                             ":" + std::to_string(a % 60);
+    auto zone = TimeZone::fromPosix(rule, rule);
+    if (!zone) std::abort();  // a broken test, not a finding
+    const CalendarPeriod period =
+        calendarRng.chance(60) ? CalendarPeriod::kMonth : CalendarPeriod::kIsoWeek;
+    spec.calendar = CalendarWindow{period, std::make_shared<const TimeZone>(std::move(*zone))};
+    spec.window = nominalPeriodLength(period);
+  }
 
   const int shape = static_cast<int>(rng.between(0, 5));
   std::vector<IndicatorKind> kinds;
@@ -207,10 +223,14 @@ Case makeCase(std::uint64_t seed) {
 std::string describe(const Case& c, std::uint64_t seed) {
   std::ostringstream os;
   os << "seed " << seed << " (rerun: SLOGATE_PROPERTY_SEED=" << seed
-     << " SLOGATE_PROPERTY_CASES=1): window " << formatDuration(c.spec.window) << ", "
-     << c.spec.indicators.size() << " indicators, " << c.refRules.size() << " rules, minEvents "
-     << c.spec.traffic.minEvents << (c.spec.traffic.maxDrop ? ", guard" : "")
-     << (c.backfill ? ", backfill" : ", minutes only");
+     << " SLOGATE_PROPERTY_CASES=1): window " << formatDuration(c.spec.window)
+     << (c.spec.calendar
+             ? std::string(" (calendar ") + calendarPeriodName(c.spec.calendar->period) + " in " +
+                   c.spec.calendar->zone->name() + ")"
+             : std::string())
+     << ", " << c.spec.indicators.size() << " indicators, " << c.refRules.size()
+     << " rules, minEvents " << c.spec.traffic.minEvents
+     << (c.spec.traffic.maxDrop ? ", guard" : "") << (c.backfill ? ", backfill" : ", minutes only");
   return os.str();
 }
 
@@ -263,7 +283,9 @@ int runCase(std::uint64_t seed) {
   const auto& slo = *compiled;
   const WindowLayout& layout = *slo->layout();
   std::vector<Minutes> lengths;
-  for (const WindowDef& w : layout.windows()) lengths.push_back(w.length);
+  for (const WindowDef& w : layout.windows()) {
+    lengths.push_back(w.calendar ? reference::kCalendarWindow : w.length);
+  }
 
   Rng rng(seed ^ 0x9e3779b97f4a7c15ULL);
   int failures = 0;
@@ -373,7 +395,9 @@ TEST(EngineProperty, GeneratorReachesEveryDecision) {
     const auto slo = CompiledSlo::compile(c.spec);
     ASSERT_TRUE(slo.ok());
     std::vector<Minutes> lengths;
-    for (const WindowDef& w : (*slo)->layout()->windows()) lengths.push_back(w.length);
+    for (const WindowDef& w : (*slo)->layout()->windows()) {
+      lengths.push_back(w.calendar ? reference::kCalendarWindow : w.length);
+    }
     std::optional<bool> frozen;
     for (const Minutes cp : c.checkpoints) {
       const auto r = reference::evaluate(c.spec, c.refRules, c.history, cp, lengths, frozen);

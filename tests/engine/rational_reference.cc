@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/time.h"
+
 namespace slogate::engine::reference {
 namespace {
 
@@ -40,7 +42,29 @@ Slice sumWindow(const std::map<Minutes, Slice>& slices, Minutes from, Minutes to
   return s;
 }
 
-Slice windowAt(const std::map<Minutes, Slice>& slices, Minutes t, Minutes length) {
+// The calendar period holding minute t, for the fixed-offset zones the test
+// draws: the local date's first day (month) or Monday (week), at local
+// midnight, back in UTC.
+Minutes periodStart(const CalendarWindow& calendar, Minutes t) {
+  const Minutes offset = calendar.zone->offsetAt(0) / 60;
+  const Minutes localDay = floorDiv(t + offset, kDay) / kDay;
+  Minutes firstDay = localDay;
+  if (calendar.period == CalendarPeriod::kMonth) {
+    std::int64_t y = 0;
+    unsigned m = 0, d = 0;
+    civilFromDays(localDay, y, m, d);
+    firstDay = daysFromCivil(y, m, 1);
+  } else {
+    while (((firstDay % 7) + 7 + 3) % 7 != 0) --firstDay;  // back to a Monday
+  }
+  return firstDay * kDay - offset;
+}
+
+Slice windowAt(const SloSpec& spec, const std::map<Minutes, Slice>& slices, Minutes t,
+               Minutes length) {
+  if (length == kCalendarWindow) {
+    return sumWindow(slices, floorDiv(periodStart(*spec.calendar, t), kHour), t);
+  }
   return sumWindow(slices, floorDiv(t - length, resolutionOf(length)), t);
 }
 
@@ -89,10 +113,10 @@ Result evaluate(const SloSpec& spec, const std::vector<Rule>& rules, const Histo
     const Q budget = 1 - fixedToQ(ind.objective);
     Reading reading;
     for (const Minutes w : windows) {
-      const auto b = burn(windowAt(slices, t, w), budget);
+      const auto b = burn(windowAt(spec, slices, t, w), budget);
       reading.burnRaw.push_back(b ? std::optional<std::int64_t>(roundToRaw(*b)) : std::nullopt);
     }
-    reading.events = windowAt(slices, t, spec.window);
+    reading.events = windowAt(spec, slices, t, spec.calendar ? kCalendarWindow : spec.window);
     Q remaining = 1;
     if (reading.events.total != 0) {
       remaining = 1 - Q(cpp_int(reading.events.bad), cpp_int(reading.events.total)) / budget;
@@ -103,11 +127,11 @@ Result evaluate(const SloSpec& spec, const std::vector<Rule>& rules, const Histo
 
     const bool timeslices = ind.kind == IndicatorKind::kSaturation;
     for (const Rule& rule : rules) {
-      const Slice longSlice = windowAt(slices, t, rule.longWindow);
+      const Slice longSlice = windowAt(spec, slices, t, rule.longWindow);
       if (longSlice.total < (timeslices ? 1 : minEvents)) continue;
       anyJudged = true;
       const auto lb = burn(longSlice, budget);
-      const auto sb = burn(windowAt(slices, t, rule.shortWindow), budget);
+      const auto sb = burn(windowAt(spec, slices, t, rule.shortWindow), budget);
       if (lb && sb && *lb > rule.factor && *sb > rule.factor) {
         (rule.action == RuleAction::kRollback ? rollback : halt) = true;
       }

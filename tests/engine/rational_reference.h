@@ -9,6 +9,7 @@
 //
 //   window W at minute t, resolution R (1m up to 6h, 15m up to 3d, else 1h):
 //     the slices ending in (floor_R(t − W), t]
+//   calendar window at t: the slices ending in (floor_1h(period start), t]
 //   burn rate  = (bad / total) / (1 − objective), none when total = 0
 //   budget     = 1 − bad / (total × (1 − objective)), 1 when total = 0
 //   shown      = rounded to the nearest billionth, ties away from zero
@@ -69,6 +70,9 @@ struct Result {
 // `spec.policy.rules` is ignored: `rules` are used instead.
 Result evaluate(const SloSpec& spec, const std::vector<Rule>& rules, const History& history,
                 Minutes t, const std::vector<Minutes>& windows, std::optional<bool> wasFrozen);
+
+// In `windows`: the SLO's calendar window, (floor_1h(period start), t].
+inline constexpr Minutes kCalendarWindow = -1;
 
 // The resolution the documented layout gives a window of this length.
 Minutes resolutionOf(Minutes length);

@@ -182,6 +182,33 @@ TEST_F(RealPrometheus, SteadyStateEqualsTruthOverThe30dWindow) {
   EXPECT_EQ(client_->requests() - before, 6u);
 }
 
+TEST_F(RealPrometheus, CalendarWindowsCountFromThePeriodStartInTheirZone) {
+  const auto calendarSlo = [](const std::string& calendar) {
+    std::string yaml = sloYaml("steady", "30d", errorsYaml("steady"));
+    yaml.replace(yaml.find("  window: 30d"), std::string("  window: 30d").size(),
+                 "  calendar: " + calendar);
+    return yaml;
+  };
+  // October in UTC, at its last minute: every minute of the history but the
+  // first (1 October 00:00Z is the period's start, not in it).
+  const std::string utcMonth = calendarSlo("{period: month, timeZone: UTC}");
+  engine::Verdict v = evaluateAt(utcMonth, kEndMinute - 1);
+  EXPECT_EQ(v.indicators[0].events.total, (31ull * 1440 - 1) * 2000);
+  EXPECT_EQ(v.indicators[0].events.bad, 31ull * 1440 - 1);
+  EXPECT_EQ(v.indicators[0].budgetRemaining.toString(), "0.5");
+  // 1 November 00:00Z: a new period, nothing spent yet.
+  v = evaluateAt(utcMonth, kEndMinute);
+  EXPECT_EQ(v.indicators[0].events.total, 0u);
+  EXPECT_EQ(v.indicators[0].budgetRemaining.toString(), "1");
+  EXPECT_EQ(v.decision, Decision::kApprove);  // the rolling windows still judge
+  // In Berlin, November began at 23:00Z (00:00 CET): one hour is in it.
+  v = evaluateAt(calendarSlo("{period: month, timeZone: Europe/Berlin}"), kEndMinute);
+  EXPECT_EQ(v.indicators[0].events.total, 60ull * 2000);
+  // ISO week: Monday 26 October 00:00Z to Saturday 31 October 23:59Z.
+  v = evaluateAt(calendarSlo("{period: week}"), kEndMinute - 1);
+  EXPECT_EQ(v.indicators[0].events.total, (6ull * 1440 - 1) * 2000);
+}
+
 TEST_F(RealPrometheus, FastBurnRollsBackAndWasApprovedBefore) {
   const std::string yaml =
       sloYaml("fastburn", "30d", errorsYaml("fastburn"), "  policy: {freezeBelow: \"-1000\"}\n");
