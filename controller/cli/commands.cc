@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/secret_file.h"
 #include "base/time.h"
 #include "cli/flags.h"
 #include "config/slo_document.h"
@@ -41,12 +42,8 @@ void declarePrometheusFlags(Flags& f) {
 }
 
 Result<std::string> readSecret(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return invalidArgument("--" + flag + ": " + path + ": cannot read");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  auto s = readSecretFile(path, "the password");
+  if (!s) return s.status().withContext("--" + flag);
   return s;
 }
 

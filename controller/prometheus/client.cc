@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/json.h"
+#include "base/secret_file.h"
 
 namespace slogate::prometheus {
 namespace {
@@ -124,15 +125,9 @@ class Client final : public QueryClient {
     h.emplace_back("Accept", "application/json");
     std::string token = options_.bearerToken;
     if (!options_.bearerTokenFile.empty()) {
-      std::ifstream in(options_.bearerTokenFile);
-      if (!in) return invalidArgument(options_.bearerTokenFile + ": cannot read the bearer token");
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      token = ss.str();
-      while (!token.empty() &&
-             (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-        token.pop_back();
-      }
+      auto t = readSecretFile(options_.bearerTokenFile, "the bearer token");
+      if (!t) return t.status();
+      token = *t;
     }
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
     if (!options_.basicUser.empty()) {

@@ -1,6 +1,8 @@
 // The HTTPS side of FakeApiServer: certificates (OpenSSL), the listener and
 // one Session per connection (Boost.Beast over Asio SSL streams), all on one
-// io_context thread. REST semantics live in fake_apiserver_core.cc.
+// io_context thread; requests that may call admission webhooks run on their
+// own threads (BlockingWork), and postWebhook() is the HTTPS client that
+// calls them. REST semantics live in fake_apiserver_core.cc.
 #include "fakes/fake_apiserver.h"
 
 #include <openssl/bio.h>
@@ -9,10 +11,14 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -20,12 +26,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -168,15 +176,221 @@ std::string chunk(const std::string& data) {
   return size + data + "\r\n";
 }
 
+// Runs requests that may wait on admission webhooks off the I/O thread, so
+// the fake keeps serving other connections (the webhook's own requests
+// included) meanwhile, as kube-apiserver does.
+class BlockingWork {
+ public:
+  BlockingWork() = default;
+  ~BlockingWork() { waitAll(); }
+  BlockingWork(const BlockingWork&) = delete;
+  BlockingWork& operator=(const BlockingWork&) = delete;
+
+  void run(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(tasks_, [](const std::future<void>& f) {
+      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+    tasks_.push_back(std::async(std::launch::async, std::move(task)));
+  }
+
+  // Waits for every task started so far (each is bounded by its webhooks'
+  // timeouts).
+  void waitAll() {
+    std::vector<std::future<void>> tasks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks.swap(tasks_);
+    }
+    for (std::future<void>& t : tasks) t.wait();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::future<void>> tasks_;
+};
+
+std::string lowerFirst(std::string text) {
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+// Why OpenSSL refused the webhook's certificate, in Go's crypto/x509 words.
+std::string verifyError(long result, const std::string& host) {
+  switch (result) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return "x509: certificate signed by unknown authority";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return "x509: certificate has expired or is not yet valid";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return "x509: certificate is not valid for " + host;
+    default:
+      return std::string("x509: ") + X509_verify_cert_error_string(result);
+  }
+}
+
+// POSTs an AdmissionReview to a webhook like kube-apiserver's webhook client:
+// HTTPS only, TLS 1.2+, the server verified against the webhook's CA and its
+// host (IP SAN for an address), "?timeout=<N>s" added to the URL, one new
+// connection per call, everything within timeoutSeconds. Failures are
+// worded like Go's net/http errors ("Post \"<url>\": dial tcp ...: connect:
+// connection refused", "...: context deadline exceeded").
+WebhookReply postWebhook(const ValidatingWebhook& webhook, const std::string& body) {
+  WebhookReply reply;
+  const std::string scheme = "https://";
+  if (webhook.url.rfind(scheme, 0) != 0) {
+    reply.error =
+        "Post \"" + webhook.url + "\": webhook URLs must use https (as kube-apiserver requires)";
+    return reply;
+  }
+  const std::string rest = webhook.url.substr(scheme.size());
+  const std::size_t pathStart = rest.find_first_of("/?");
+  const std::string authority = rest.substr(0, pathStart);
+  std::string target = pathStart == std::string::npos ? "/" : rest.substr(pathStart);
+  if (target[0] == '?') target = "/" + target;
+  std::string host = authority;
+  std::string port = "443";
+  if (!authority.empty() && authority[0] == '[') {
+    const std::size_t close = authority.find(']');
+    host = authority.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 2 < authority.size() && authority[close + 1] == ':') {
+      port = authority.substr(close + 2);
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  const int timeout = std::clamp(webhook.timeoutSeconds, 1, 30);
+  target += (target.find('?') == std::string::npos ? "?" : "&") + std::string("timeout=") +
+            std::to_string(timeout) + "s";
+  const std::string post = "Post \"" + scheme + authority + target + "\": ";
+
+  ssl::context context(ssl::context::tls_client);
+  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  context.set_verify_mode(ssl::verify_peer);
+  beast::error_code ec;
+  if (!webhook.caPem.empty()) {
+    context.add_certificate_authority(asio::buffer(webhook.caPem), ec);
+  } else if (!webhook.caFile.empty()) {
+    context.load_verify_file(webhook.caFile, ec);
+  } else {
+    context.set_default_verify_paths(ec);
+  }
+  if (ec) {
+    reply.error = post + "x509: cannot load the webhook's CA (" +
+                  (webhook.caFile.empty() ? std::string("caPem") : webhook.caFile) +
+                  "): " + ec.message();
+    return reply;
+  }
+
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  ssl::stream<tcp::socket> stream(ioc, context);
+  beast::error_code addressError;
+  asio::ip::make_address(host, addressError);
+  X509_VERIFY_PARAM* param = SSL_get0_param(stream.native_handle());
+  if (!addressError) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    // SNI (SSL_set_tlsext_host_name without the macro's C cast).
+    SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(host.c_str()));
+  }
+
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, authority);
+  req.set(http::field::user_agent, "kube-apiserver-admission");
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::accept, "application/json, */*");
+  req.body() = body;
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kBodyLimit);
+
+  std::string failure;
+  bool done = false;
+  bool timedOut = false;
+  const std::string endpoint =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+  auto finish = [&](std::string why) {
+    if (timedOut) return;
+    failure = std::move(why);
+    done = true;
+  };
+  resolver.async_resolve(
+      host, port, [&](const beast::error_code& rec, const tcp::resolver::results_type& results) {
+        if (rec) return finish("dial tcp: lookup " + host + ": no such host");
+        asio::async_connect(
+            stream.lowest_layer(), results,
+            [&](const beast::error_code& cec, const tcp::endpoint&) {
+              if (cec)
+                return finish("dial tcp " + endpoint + ": connect: " + lowerFirst(cec.message()));
+              stream.async_handshake(ssl::stream_base::client, [&](const beast::error_code& hec) {
+                if (hec) {
+                  const long verify = SSL_get_verify_result(stream.native_handle());
+                  if (verify != X509_V_OK) {
+                    return finish("tls: failed to verify certificate: " +
+                                  verifyError(verify, host));
+                  }
+                  if (hec.message().find("wrong version number") != std::string::npos) {
+                    return finish("http: server gave HTTP response to HTTPS client");
+                  }
+                  return finish("tls: " + lowerFirst(hec.message()));
+                }
+                http::async_write(stream, req, [&](const beast::error_code& wec, std::size_t) {
+                  if (wec) return finish(lowerFirst(wec.message()));
+                  http::async_read(
+                      stream, buffer, parser, [&](const beast::error_code& rdec, std::size_t) {
+                        if (rdec == http::error::end_of_stream || rdec == asio::error::eof ||
+                            rdec == ssl::error::stream_truncated) {
+                          return finish("EOF");
+                        }
+                        if (rdec) return finish(lowerFirst(rdec.message()));
+                        finish("");
+                      });
+                });
+              });
+            });
+      });
+  ioc.run_for(std::chrono::seconds(timeout));
+  if (!done) {
+    timedOut = true;
+    failure = "context deadline exceeded";
+    beast::error_code ignored;
+    resolver.cancel();
+    stream.lowest_layer().close(ignored);
+    ioc.restart();
+    ioc.run();  // the cancelled handlers finish before the locals they use go
+  }
+  if (!failure.empty()) {
+    reply.error = post + failure;
+    return reply;
+  }
+  reply.status = parser.get().result_int();
+  reply.contentType = std::string(parser.get()[http::field::content_type]);
+  reply.body = parser.get().body();
+  return reply;
+}
+
 // One client connection. Requests are answered in order; a watch turns the
 // response into a chunked stream fed by the core through send()/finish(),
 // after which the connection serves requests again (keep-alive).
 class Session : public WatchSink, public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ssl::context& context, ApiCore& core)
+  Session(tcp::socket socket, ssl::context& context, ApiCore& core, BlockingWork& work)
       : executor_(socket.get_executor()),
         stream_(std::move(socket), context),
         core_(core),
+        work_(work),
         timer_(executor_) {}
 
   void start() {
@@ -247,6 +461,16 @@ class Session : public WatchSink, public std::enable_shared_from_this<Session> {
     request.body = req.body();
     keepAlive_ = req.keep_alive();
     version_ = req.version();
+    if (core_.mayCallWebhooks(request.method)) {
+      // Never a watch; the answer is written back on the I/O thread.
+      work_.run([self = shared_from_this(), request = std::move(request)] {
+        WatchStart ignored;
+        HttpResponse response = self->core_.handle(request, self, &ignored);
+        asio::post(self->executor_,
+                   [self, response = std::move(response)] { self->writeResponse(response); });
+      });
+      return;
+    }
     WatchStart watch;
     HttpResponse response = core_.handle(request, shared_from_this(), &watch);
     if (watch.started) {
@@ -263,7 +487,8 @@ class Session : public WatchSink, public std::enable_shared_from_this<Session> {
     res->set(http::field::cache_control, "no-cache, private");
     res->set(http::field::date, httpDate());
     res->set("Audit-Id", auditId());
-    for (const auto& [name, value] : response.headers) res->set(name, value);
+    for (const auto& [name, value] : response.headers)
+      res->insert(name, value);  // Warning: n times
     res->body() = response.body;
     res->keep_alive(keepAlive_);
     res->prepare_payload();
@@ -357,6 +582,7 @@ class Session : public WatchSink, public std::enable_shared_from_this<Session> {
   asio::any_io_executor executor_;
   ssl::stream<tcp::socket> stream_;
   ApiCore& core_;
+  BlockingWork& work_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -404,6 +630,7 @@ class FakeApiServer::Impl {
       if (done_.wait_for(kStopTimeout) != std::future_status::ready) ioc_.stop();
       thread_.join();
     }
+    work_.waitAll();  // requests waiting on webhooks use core_
     if (core_) core_->dropWatches();
     sessions_.clear();
     if (!dir_.empty()) {
@@ -457,6 +684,9 @@ class FakeApiServer::Impl {
     beast::error_code ec;
     const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(endpoint.protocol(), ec);
+    // SO_REUSEADDR (inherited by accepted sockets) lets resumeServing() bind
+    // the port again while closed connections linger in FIN_WAIT/TIME_WAIT.
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
@@ -464,8 +694,10 @@ class FakeApiServer::Impl {
       return false;
     }
     const unsigned short port = acceptor_.local_endpoint().port();
+    port_ = port;
     url_ = "https://127.0.0.1:" + std::to_string(port);
     core_ = std::make_unique<ApiCore>(options_, "127.0.0.1:" + std::to_string(port));
+    core_->setWebhookTransport(postWebhook);
 
     accept();
     armBookmarks();
@@ -483,6 +715,48 @@ class FakeApiServer::Impl {
     asio::post(ioc_, [this] { bookmarkTimer_.cancel(); });  // re-arms with the new interval
   }
 
+  // A restart: the listener and every connection close on the io thread.
+  void stopServing() {
+    std::promise<void> closed;
+    std::future<void> done = closed.get_future();
+    asio::post(ioc_, [this, &closed] {
+      ++acceptGeneration_;
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      for (const std::weak_ptr<Session>& weak : sessions_) {
+        if (std::shared_ptr<Session> session = weak.lock()) session->close();
+      }
+      sessions_.clear();
+      closed.set_value();
+    });
+    done.wait();
+  }
+
+  bool resumeServing(std::string* error) {
+    std::promise<std::string> opened;
+    std::future<std::string> result = opened.get_future();
+    asio::post(ioc_, [this, &opened] {
+      if (acceptor_.is_open()) return opened.set_value("");  // serving already
+      beast::error_code ec;
+      const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port_);
+      acceptor_.open(endpoint.protocol(), ec);
+      if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor_.bind(endpoint, ec);
+      if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+        return opened.set_value("listen on 127.0.0.1:" + std::to_string(port_) + ": " +
+                                ec.message());
+      }
+      accept();
+      opened.set_value("");
+    });
+    const std::string failure = result.get();
+    if (!failure.empty() && error != nullptr) *error = failure;
+    return failure.empty();
+  }
+
   ApiCore& core() { return *core_; }
   const ApiCore& core() const { return *core_; }
   const std::string& url() const { return url_; }
@@ -492,18 +766,19 @@ class FakeApiServer::Impl {
 
  private:
   void accept() {
-    acceptor_.async_accept([this](const beast::error_code& ec, tcp::socket socket) {
-      if (stopping_) return;
-      if (!ec) {
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(std::move(socket), sslContext_, *core_);
-        std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-        sessions_.push_back(session);
-        session->start();
-      }
-      accept();
-    });
+    acceptor_.async_accept(
+        [this, generation = acceptGeneration_](const beast::error_code& ec, tcp::socket socket) {
+          if (stopping_ || generation != acceptGeneration_) return;  // stopped, or stopServing()
+          if (!ec) {
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            auto session = std::make_shared<Session>(std::move(socket), sslContext_, *core_, work_);
+            std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+            sessions_.push_back(session);
+            session->start();
+          }
+          accept();
+        });
   }
 
   void armBookmarks() {
@@ -521,8 +796,11 @@ class FakeApiServer::Impl {
   tcp::acceptor acceptor_;
   asio::steady_timer bookmarkTimer_;
   std::unique_ptr<ApiCore> core_;
+  BlockingWork work_;                             // after core_: its tasks finish first
   std::vector<std::weak_ptr<Session>> sessions_;  // io thread only
   bool stopping_ = false;                         // io thread only
+  std::uint64_t acceptGeneration_ = 0;            // io thread only; stopServing() bumps it
+  unsigned short port_ = 0;
   std::string dir_;
   std::string caFile_;
   std::string caPem_;
@@ -582,6 +860,21 @@ void FakeApiServer::failNext(int status, int count, const std::string& retryAfte
 }
 void FakeApiServer::setBookmarkInterval(std::chrono::milliseconds interval) {
   impl_->setBookmarkInterval(interval);
+}
+void FakeApiServer::stopServing() {
+  impl_->stopServing();
+}
+bool FakeApiServer::resumeServing(std::string* error) {
+  return impl_->resumeServing(error);
+}
+void FakeApiServer::setValidatingWebhook(const ValidatingWebhook& webhook) {
+  impl_->core().setValidatingWebhook(webhook);
+}
+void FakeApiServer::clearValidatingWebhooks() {
+  impl_->core().clearValidatingWebhooks();
+}
+std::vector<WebhookCall> FakeApiServer::webhookCalls() const {
+  return impl_->core().webhookCalls();
 }
 std::vector<RecordedRequest> FakeApiServer::requests() const {
   return impl_->core().requests();

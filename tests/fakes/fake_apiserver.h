@@ -8,9 +8,10 @@
 // coordination.k8s.io/v1 leases, events.k8s.io/v1 events; see
 // fake_apiserver_core.cc), with a global resourceVersion counter, watch
 // history, bookmarks, 410 Expired after compact(), 409 on stale
-// resourceVersions, status subresources, merge/JSON patches and injected
-// failures. tests/fakes/README.md lists where it deviates from a real
-// kube-apiserver.
+// resourceVersions, status subresources, merge/JSON patches, injected
+// failures, and validating admission webhooks (setValidatingWebhook(): writes
+// are sent to the webhook as AdmissionReviews, as kube-apiserver does).
+// tests/fakes/README.md lists where it deviates from a real kube-apiserver.
 //
 //   std::string error;
 //   auto server = FakeApiServer::start({}, &error);
@@ -21,6 +22,13 @@
 //   // "Authorization: Bearer " + server->token(), then inspect:
 //   std::optional<Json> ro = server->get("argoproj.io/v1alpha1", "Rollout", "shop", "checkout");
 //   for (const RecordedRequest& r : server->requests()) ...
+//
+//   ValidatingWebhook hook;                  // the chart's webhook, by URL
+//   hook.name = "gate.slogate.dev";
+//   hook.url = "https://127.0.0.1:8443/v1/admission";
+//   hook.caFile = "/tmp/pki/ca.crt";
+//   hook.rules = {{{"argoproj.io"}, {"v1alpha1"}, {"rollouts"}, {"CREATE", "UPDATE"}}};
+//   server->setValidatingWebhook(hook);      // HTTP writes of rollouts now go through it
 //
 // The namespaces default, kube-system, kube-public and kube-node-lease exist
 // from the start (resourceVersions 1-4). As on a real server, HTTP creates in
@@ -48,6 +56,48 @@ struct FakeApiServerOptions {
   std::string token = "test-token";
   // Extra tokens that authenticate but are forbidden everything (403 Status).
   std::vector<std::string> forbiddenTokens;
+  // Who `token` is: the userInfo admission webhooks receive (kind's admin).
+  std::string username = "kubernetes-admin";
+  std::vector<std::string> groups = {"system:masters", "system:authenticated"};
+};
+
+// One rule of a validating webhook (admissionregistration.k8s.io/v1
+// RuleWithOperations): the request matches when its group, version,
+// resource[/subresource], operation and scope are all listed.
+struct WebhookRule {
+  std::vector<std::string> apiGroups;            // "" is the core group, "*" any
+  std::vector<std::string> apiVersions = {"*"};  // "v1alpha1", "*"
+  std::vector<std::string> resources;            // "rollouts", "rollouts/status",
+                                                 // "rollouts/*", "*", "*/status", "*/*"
+  std::vector<std::string> operations;           // CREATE, UPDATE, DELETE, "*"
+  std::string scope = "*";                       // "Namespaced", "Cluster", "*"
+};
+
+// A validating admission webhook, as one entry of a
+// ValidatingWebhookConfiguration with clientConfig.url (the fake has no
+// Services to resolve) and admissionReviewVersions [v1].
+struct ValidatingWebhook {
+  enum class FailurePolicy { kFail, kIgnore };
+  std::string name;    // "rollouts.slogate.dev"; the key of setValidatingWebhook()
+  std::string url;     // "https://127.0.0.1:PORT/v1/admission" (https only, as on a real server)
+  std::string caPem;   // clientConfig.caBundle (PEM) verifying the webhook's serving
+  std::string caFile;  // certificate, or a PEM file read on every call; both empty =
+                       // the system's roots
+  std::vector<WebhookRule> rules;
+  FailurePolicy failurePolicy = FailurePolicy::kFail;  // the v1 default
+  int timeoutSeconds = 10;                             // the v1 default; 1 to 30
+  std::string sideEffects = "None";  // None | NoneOnDryRun: called on dry runs; Some | Unknown:
+                                     // a dry-run request that matches is refused (400)
+};
+
+// One call the fake made to a webhook.
+struct WebhookCall {
+  std::string webhook;  // its name
+  Json review;          // the AdmissionReview sent (request.uid, object, oldObject, ...)
+  int httpStatus = 0;   // the webhook's HTTP status; 0 when none came back
+  std::string error;    // why the call failed ("failed calling webhook ..."), "" when it did not
+  bool allowed = false;
+  std::vector<std::string> warnings;
 };
 
 // One HTTP request as received (recorded before authentication).
@@ -117,8 +167,36 @@ class FakeApiServer {
   // How often watches that asked allowWatchBookmarks=true get a BOOKMARK
   // event (default 1 s).
   void setBookmarkInterval(std::chrono::milliseconds interval);
+  // A restart. stopServing() closes the listener and every connection at
+  // once: watch streams end mid-stream (no terminating chunk) and new
+  // connections are refused. The store, the watch history (compact() it too
+  // for a restart that lost the watch cache) and the certificates are kept.
+  // resumeServing() listens again on the same port; false (and *error) when
+  // the port cannot be bound again.
+  void stopServing();
+  bool resumeServing(std::string* error = nullptr);
+
+  // Admission. Adds a validating webhook, or replaces the one with the same
+  // name. Like kube-apiserver 1.24+, every HTTP create, update, patch and
+  // delete of a resource one of its rules matches is sent to it as an
+  // admission.k8s.io/v1 AdmissionReview (after the patch is applied and the
+  // request validated, before anything is stored): a denial answers the
+  // webhook's status (code below 400 made 400; message `admission webhook
+  // "<name>" denied the request: <message>`) and stores nothing; its
+  // warnings come back as `Warning: 299 - "<text>"` headers; a webhook that
+  // cannot be called, times out or answers something invalid fails the
+  // request with 500 `Internal error occurred: failed calling webhook
+  // "<name>": ...` under failurePolicy Fail and is skipped under Ignore.
+  // apply(), remove() and deletecollection do not call webhooks. The call is
+  // made without holding the fake's lock and off its I/O thread, so other
+  // requests (the webhook's own, too) are served meanwhile.
+  void setValidatingWebhook(const ValidatingWebhook& webhook);
+  void clearValidatingWebhooks();
+  // Every webhook call since the start or the last clearRequests(), in order.
+  std::vector<WebhookCall> webhookCalls() const;
 
   std::vector<RecordedRequest> requests() const;
+  // Forgets the recorded requests and webhook calls.
   void clearRequests();
   std::int64_t resourceVersion() const;  // the current global resourceVersion
 

@@ -8,7 +8,11 @@
 // history for watches. A watch request registers a WatchSink that receives
 // the event lines (initial ones before handle() returns, later ones as writes
 // happen on any thread) until stopWatch(), closeWatches() or the end of a 410
-// stream.
+// stream. Writes pass validating admission webhooks: handle() runs the
+// request once to find the AdmissionReviews to send, sends them through the
+// WebhookTransport with its lock released, and runs the request again with
+// the answers (again when the object changed meanwhile, as the real
+// server's update retry loop does).
 //
 //   ApiCore core(options, "127.0.0.1:6443");
 //   WatchStart watch;
@@ -18,13 +22,14 @@
 //
 // Thread safety: all methods may be called concurrently; one mutex guards the
 // state. WatchSink callbacks run with that mutex held and must not call back
-// into the core.
+// into the core; the WebhookTransport runs without it.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -99,6 +104,20 @@ struct WatchStart {
   int timeoutSeconds = 0;  // end the stream after this long; 0 = never
 };
 
+// What came back from POSTing an AdmissionReview to a webhook.
+struct WebhookReply {
+  std::string error;  // a transport failure worded like Go's net/http
+                      // ("Post \"URL\": context deadline exceeded"); "" when a response came
+  int status = 0;     // HTTP status
+  std::string contentType;
+  std::string body;
+};
+
+// Sends `body` (an AdmissionReview) to `webhook.url` within its timeout.
+// Implemented by the HTTP layer; called without the core's lock held.
+using WebhookTransport =
+    std::function<WebhookReply(const ValidatingWebhook& webhook, const std::string& body)>;
+
 class ApiCore {
  public:
   ApiCore(FakeApiServerOptions options, std::string serverAddress);
@@ -106,9 +125,20 @@ class ApiCore {
   ApiCore(const ApiCore&) = delete;
   ApiCore& operator=(const ApiCore&) = delete;
 
-  // Answers one request. `sink` receives the events when it is a watch.
+  // Answers one request. `sink` receives the events when it is a watch. A
+  // write that matches a validating webhook calls it through the transport
+  // (see setWebhookTransport) with the lock released, so handle() may block
+  // up to the webhooks' timeouts: call it off the I/O thread when
+  // mayCallWebhooks() says so.
   HttpResponse handle(const HttpRequest& request, const std::shared_ptr<WatchSink>& sink,
                       WatchStart* watch);
+  // True when `method` is a write and some validating webhook is configured.
+  bool mayCallWebhooks(const std::string& method) const;
+  // Without a transport every webhook call fails ("no webhook transport").
+  void setWebhookTransport(WebhookTransport transport);
+  void setValidatingWebhook(const ValidatingWebhook& webhook);
+  void clearValidatingWebhooks();
+  std::vector<WebhookCall> webhookCalls() const;
   // Unregisters a sink (the stream ended or the connection closed).
   void stopWatch(const WatchSink* sink);
   // Finishes and unregisters every sink.
@@ -138,6 +168,8 @@ class ApiCore {
     int code = 200;
     Json body;
   };
+  // Outcome::code of a write that waits for webhook answers (never sent).
+  static constexpr int kAdmissionPending = -1;
 
  private:
   using Key = std::pair<std::string, std::string>;  // namespace, name
@@ -174,10 +206,15 @@ class ApiCore {
     bool bookmarks = false;
   };
 
+  // The admission state of the HTTP request being handled: webhook reviews
+  // to send or already answered, warnings, and values that must not change
+  // between the passes of one request (defined in fake_apiserver_core.cc).
+  struct Admission;
+
   // Request handling (lock held).
-  HttpResponse authenticateAndRoute(const HttpRequest& request, const std::string& path,
-                                    const std::string& rawQuery,
-                                    const std::shared_ptr<WatchSink>& sink, WatchStart* watch);
+  // Authentication, injected failures, authorization and Accept: a response
+  // when the request stops here.
+  std::optional<HttpResponse> authenticate(const HttpRequest& request, const std::string& path);
   HttpResponse route(const HttpRequest& request, const std::string& path,
                      const std::multimap<std::string, std::string>& query,
                      const std::shared_ptr<WatchSink>& sink, WatchStart* watch);
@@ -212,6 +249,12 @@ class ApiCore {
                         bool keepStatus, bool dryRun);
   Outcome insertNew(std::size_t type, Json object, bool keepStatus, bool dryRun);
   Outcome deleteExisting(std::size_t type, const Json& existing, bool dryRun);
+  // Validating admission of the write about to happen (lock held; a no-op
+  // outside an HTTP request). nullopt: go on. Otherwise the request's answer:
+  // a denial, a failed webhook call, or kAdmissionPending when webhooks must
+  // be called first (handle() calls them and runs the request again).
+  std::optional<Outcome> admit(std::size_t type, const std::string& operation, const Json& object,
+                               const Json& oldObject);
 
   // State changes (lock held).
   Json commit(std::size_t type, const std::string& eventType, Json object,
@@ -247,6 +290,12 @@ class ApiCore {
   std::string failRetryAfter_;
   std::chrono::milliseconds bookmarkInterval_{1000};
   std::vector<RecordedRequest> requests_;
+  std::vector<std::uint64_t> requestIds_;  // parallel to requests_
+  std::uint64_t nextRequestId_ = 0;
+  std::vector<ValidatingWebhook> webhooks_;
+  WebhookTransport webhookTransport_;
+  std::vector<WebhookCall> webhookCalls_;
+  Admission* admission_ = nullptr;  // set only while handle() holds the lock
   std::mt19937_64 random_;
 };
 

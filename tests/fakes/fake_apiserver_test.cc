@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -26,12 +27,16 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fakes/json_patch.h"
+#include "net/http_server.h"
+#include "net/test_pki.h"
 
 namespace slogate::fakes {
 namespace {
@@ -83,6 +88,7 @@ std::int64_t rvNumber(const Json& object) {
 struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
+  std::vector<std::string> warnings;           // every Warning header, in order
   std::string body;
   Json json;
 };
@@ -239,6 +245,7 @@ class HttpsClient {
     response.status = res.result_int();
     for (const auto& field : res) {
       response.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+      if (field.name() == http::field::warning) response.warnings.emplace_back(field.value());
     }
     response.body = res.body();
     if (Result<Json> json = Json::parse(response.body)) response.json = std::move(*json);
@@ -1044,6 +1051,551 @@ TEST_F(FakeApiServerTest, KubectlGetAndApply) {
   ASSERT_EQ(error, "") << out;
   EXPECT_NE(out.find("deleted"), std::string::npos) << out;
   EXPECT_FALSE(server_->get(kRolloutApiVersion, "Rollout", "shop", "applied").has_value());
+}
+
+// ---------------------------------------------------------------------------
+// Validating admission webhooks.
+
+constexpr const char* kWebhookName = "rollouts.example.dev";
+
+// The AdmissionReview a webhook answers `review` with.
+std::string answer(const Json& review, bool allowed, const std::string& statusJson = "",
+                   const std::vector<std::string>& warnings = {}) {
+  Json response = Json::object();
+  response.set("uid", review["request"]["uid"]);
+  response.set("allowed", Json::boolean(allowed));
+  if (!statusJson.empty()) response.set("status", parse(statusJson));
+  if (!warnings.empty()) {
+    Json list = Json::array();
+    for (const std::string& w : warnings) list.push(Json::string(w));
+    response.set("warnings", list);
+  }
+  Json out = Json::object();
+  out.set("apiVersion", Json::string("admission.k8s.io/v1"));
+  out.set("kind", Json::string("AdmissionReview"));
+  out.set("response", response);
+  return out.dump();
+}
+
+// A tiny HTTPS webhook (the project's HttpServer with a certificate from
+// TestPki) that hands every request to `decide` and records it.
+class TinyWebhook {
+ public:
+  using Decide =
+      std::function<net::ServerResponse(const net::ServerRequest& request, const Json& review)>;
+
+  explicit TinyWebhook(Decide decide)
+      : decide_(std::move(decide)), dir_(net::testing::makeTempDir()) {
+    pki_ = std::make_unique<net::testing::TestPki>(dir_);
+    const net::testing::CertFiles leaf = pki_->issue("webhook", 7);
+    net::ServerOptions options;
+    options.certFile = leaf.certFile;
+    options.keyFile = leaf.keyFile;
+    options.threads = 2;
+    options.log = [](const std::string&) {};
+    auto server = net::HttpServer::start(options, [this](const net::ServerRequest& request) {
+      Json review = Json::parse(request.body).ok() ? *Json::parse(request.body) : Json();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        received_.push_back(request);
+      }
+      return decide_(request, review);
+    });
+    EXPECT_TRUE(server.ok()) << server.status().message();
+    if (server.ok()) server_ = std::move(*server);
+  }
+  ~TinyWebhook() {
+    stop();
+    net::testing::removeTree(dir_);
+  }
+  TinyWebhook(const TinyWebhook&) = delete;
+  TinyWebhook& operator=(const TinyWebhook&) = delete;
+
+  void stop() {
+    if (server_) server_->stop();
+  }
+  std::string url() const { return server_ ? server_->url() + "/validate" : ""; }
+  std::string caFile() const { return pki_->caFile(); }
+  std::vector<net::ServerRequest> received() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
+  // The AdmissionReviews received, parsed.
+  std::vector<Json> reviews() const {
+    std::vector<Json> out;
+    for (const net::ServerRequest& r : received()) out.push_back(parse(r.body));
+    return out;
+  }
+
+  // A ValidatingWebhook pointing here for argoproj.io rollouts.
+  ValidatingWebhook config(std::vector<std::string> resources = {"rollouts"},
+                           std::vector<std::string> operations = {"CREATE", "UPDATE"}) const {
+    ValidatingWebhook w;
+    w.name = kWebhookName;
+    w.url = url();
+    w.caFile = caFile();
+    WebhookRule rule;
+    rule.apiGroups = {"argoproj.io"};
+    rule.apiVersions = {"v1alpha1"};
+    rule.resources = std::move(resources);
+    rule.operations = std::move(operations);
+    w.rules = {rule};
+    return w;
+  }
+
+ private:
+  Decide decide_;
+  std::string dir_;
+  std::unique_ptr<net::testing::TestPki> pki_;
+  std::unique_ptr<net::HttpServer> server_;
+  mutable std::mutex mu_;
+  std::vector<net::ServerRequest> received_;
+};
+
+net::ServerResponse reply(std::string body, int status = 200,
+                          std::string contentType = "application/json") {
+  return {status, {{"Content-Type", std::move(contentType)}}, std::move(body)};
+}
+
+// Denies a changed pod template (message "frozen", warning "w1"); allows
+// everything else with the warning "looked".
+net::ServerResponse templateGate(const net::ServerRequest&, const Json& review) {
+  const Json& request = review["request"];
+  if (request["operation"].text() == "UPDATE" &&
+      !jsonEqual(request["object"]["spec"]["template"], request["oldObject"]["spec"]["template"])) {
+    return reply(
+        answer(review, false, R"({"code":403,"reason":"Forbidden","message":"frozen"})", {"w1"}));
+  }
+  return reply(answer(review, true, "", {"looked"}));
+}
+
+const char* kNewImage =
+    R"({"spec":{"template":{"spec":{"containers":[{"name":"rollouts-demo","image":"argoproj/rollouts-demo:green"}]}}}})";
+
+TEST_F(FakeApiServerTest, WebhookReviewsTheMergedObjectAndItsDenialStoresNothing) {
+  TinyWebhook webhook(templateGate);
+  server_->setValidatingWebhook(webhook.config());
+  auto c = connect();
+  ASSERT_EQ(c->post(kRollouts, rollout()).status, 201);
+  const std::string path = std::string(kRollouts) + "/rollout-canary";
+  const Json before = *server_->get(kRolloutApiVersion, "Rollout", "shop", "rollout-canary");
+
+  const Response denied = c->patch(path, "application/merge-patch+json", kNewImage);
+  expectStatus(denied, 403, "Forbidden");
+  EXPECT_EQ(denied.json["message"].text(),
+            "admission webhook \"rollouts.example.dev\" denied the request: frozen");
+  EXPECT_EQ(denied.warnings, std::vector<std::string>{"299 - \"w1\""});
+  EXPECT_TRUE(
+      jsonEqual(*server_->get(kRolloutApiVersion, "Rollout", "shop", "rollout-canary"), before));
+
+  // What kube-apiserver sends: the patched object and the stored one.
+  ASSERT_EQ(webhook.received().size(), 2u);  // the create, then the patch
+  const net::ServerRequest sent = webhook.received()[1];
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.target, "/validate?timeout=10s");
+  EXPECT_EQ(sent.header("Content-Type"), "application/json");
+  const Json review = parse(sent.body);
+  EXPECT_EQ(review["apiVersion"].text(), "admission.k8s.io/v1");
+  EXPECT_EQ(review["kind"].text(), "AdmissionReview");
+  const Json& req = review["request"];
+  EXPECT_EQ(req["uid"].text().size(), 36u);
+  EXPECT_EQ(req["kind"].dump(), R"({"group":"argoproj.io","version":"v1alpha1","kind":"Rollout"})");
+  EXPECT_EQ(req["resource"].dump(),
+            R"({"group":"argoproj.io","version":"v1alpha1","resource":"rollouts"})");
+  EXPECT_EQ(req["requestKind"].dump(), req["kind"].dump());
+  EXPECT_EQ(req["requestResource"].dump(), req["resource"].dump());
+  EXPECT_FALSE(req.has("subResource"));
+  EXPECT_EQ(req["name"].text(), "rollout-canary");
+  EXPECT_EQ(req["namespace"].text(), "shop");
+  EXPECT_EQ(req["operation"].text(), "UPDATE");
+  EXPECT_EQ(req["userInfo"]["username"].text(), "kubernetes-admin");
+  EXPECT_EQ(req["userInfo"]["groups"][0].text(), "system:masters");
+  EXPECT_EQ(req["object"]["spec"]["template"]["spec"]["containers"][0]["image"].text(),
+            "argoproj/rollouts-demo:green");
+  EXPECT_EQ(req["object"]["spec"]["replicas"].asInt(), 5);  // merged, not the bare patch
+  EXPECT_EQ(req["object"]["metadata"]["generation"].asInt(), 2);
+  EXPECT_TRUE(jsonEqual(req["oldObject"], before));
+  EXPECT_FALSE(req["dryRun"].boolValue());
+  EXPECT_EQ(req["options"]["kind"].text(), "PatchOptions");
+  EXPECT_EQ(req["options"]["apiVersion"].text(), "meta.k8s.io/v1");
+
+  // Scaling keeps the template: allowed, with the webhook's warning.
+  const Response scaled =
+      c->patch(path, "application/merge-patch+json", R"({"spec":{"replicas":2}})");
+  EXPECT_EQ(scaled.status, 200) << scaled.body;
+  EXPECT_EQ(scaled.warnings, std::vector<std::string>{"299 - \"looked\""});
+  EXPECT_EQ(server_->get(kRolloutApiVersion, "Rollout", "shop", "rollout-canary")
+                ->
+                operator[]("spec")["replicas"]
+                .asInt(),
+            2);
+  const std::vector<WebhookCall> calls = server_->webhookCalls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_FALSE(calls[1].allowed);
+  EXPECT_TRUE(calls[2].allowed);
+  EXPECT_EQ(calls[2].httpStatus, 200);
+  EXPECT_EQ(calls[2].warnings, std::vector<std::string>{"looked"});
+  EXPECT_EQ(calls[2].review["request"]["operation"].text(), "UPDATE");
+}
+
+TEST_F(FakeApiServerTest, WebhookSeesCreateUpdateAndDeleteLikeKubeApiserver) {
+  TinyWebhook webhook([](const net::ServerRequest&, const Json& review) {
+    const std::string name = review["request"]["name"].text();
+    if (name.rfind("denied", 0) == 0) {
+      return reply(answer(review, false, R"({"code":403,"reason":"Forbidden","message":"no"})"));
+    }
+    return reply(answer(review, true));
+  });
+  server_->setValidatingWebhook(webhook.config({"rollouts"}, {"CREATE", "UPDATE", "DELETE"}));
+  auto c = connect();
+
+  const Response created = c->post(kRollouts, rollout("canary"));
+  ASSERT_EQ(created.status, 201) << created.body;
+  Json req = webhook.reviews().back()["request"];
+  EXPECT_EQ(req["operation"].text(), "CREATE");
+  EXPECT_TRUE(req["oldObject"].isNull());
+  EXPECT_EQ(req["options"]["kind"].text(), "CreateOptions");
+  // The object reviewed is the object stored (uid, creationTimestamp, generation).
+  EXPECT_EQ(req["object"]["metadata"]["uid"].text(), created.json["metadata"]["uid"].text());
+  EXPECT_EQ(req["object"]["metadata"]["creationTimestamp"].text(),
+            created.json["metadata"]["creationTimestamp"].text());
+  EXPECT_EQ(req["object"]["metadata"]["generation"].asInt(), 1);
+
+  // generateName: the name reviewed is the name stored.
+  const Response generated =
+      c->post(kRollouts, merged(rollout(), R"({"metadata":{"name":null,"generateName":"gen-"}})"));
+  ASSERT_EQ(generated.status, 201) << generated.body;
+  EXPECT_EQ(webhook.reviews().back()["request"]["object"]["metadata"]["name"].text(),
+            generated.json["metadata"]["name"].text());
+  EXPECT_FALSE(webhook.reviews().back()["request"].has("name"));
+
+  // PUT: UPDATE with UpdateOptions; a stale resourceVersion is 409 before admission.
+  const std::size_t callsBefore = webhook.received().size();
+  expectStatus(c->put(std::string(kRollouts) + "/canary",
+                      merged(created.json, R"({"metadata":{"resourceVersion":"1"}})")),
+               409, "Conflict");
+  EXPECT_EQ(webhook.received().size(), callsBefore);
+  const Response updated = c->put(std::string(kRollouts) + "/canary",
+                                  merged(created.json, R"({"spec":{"replicas":1}})"));
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  req = webhook.reviews().back()["request"];
+  EXPECT_EQ(req["operation"].text(), "UPDATE");
+  EXPECT_EQ(req["options"]["kind"].text(), "UpdateOptions");
+  EXPECT_EQ(req["oldObject"]["spec"]["replicas"].asInt(), 5);
+
+  // Denied creates store nothing, also when the name is taken (a denial, not 409).
+  expectStatus(c->post(kRollouts, rollout("denied")), 403, "Forbidden");
+  EXPECT_FALSE(server_->get(kRolloutApiVersion, "Rollout", "shop", "denied").has_value());
+  server_->apply(rollout("denied"));
+  const Response taken = c->post(kRollouts, rollout("denied"));
+  expectStatus(taken, 403, "Forbidden");
+
+  // DELETE: no object, the stored one as oldObject; a denied delete keeps it.
+  expectStatus(c->request("DELETE", std::string(kRollouts) + "/denied"), 403, "Forbidden");
+  EXPECT_TRUE(server_->get(kRolloutApiVersion, "Rollout", "shop", "denied").has_value());
+  ASSERT_EQ(c->request("DELETE", std::string(kRollouts) + "/canary").status, 200);
+  req = webhook.reviews().back()["request"];
+  EXPECT_EQ(req["operation"].text(), "DELETE");
+  EXPECT_TRUE(req["object"].isNull());
+  EXPECT_EQ(req["oldObject"]["metadata"]["name"].text(), "canary");
+  EXPECT_EQ(req["options"]["kind"].text(), "DeleteOptions");
+
+  // Other resources and direct access never reach the webhook.
+  const std::size_t calls = webhook.received().size();
+  ASSERT_EQ(c->post(kDeployments, deployment("web")).status, 201);
+  server_->apply(rollout("denied-direct"));
+  EXPECT_TRUE(server_->remove(kRolloutApiVersion, "Rollout", "shop", "denied-direct"));
+  EXPECT_EQ(webhook.received().size(), calls);
+}
+
+TEST_F(FakeApiServerTest, StatusWritesReachTheWebhookOnlyWhenARuleNamesThem) {
+  TinyWebhook webhook([](const net::ServerRequest&, const Json& review) {
+    const bool phaseDegraded = review["request"]["object"]["status"]["phase"].text() == "Degraded";
+    return reply(answer(review, !phaseDegraded, R"({"code":403,"message":"not degraded"})"));
+  });
+  server_->apply(rollout());
+  auto c = connect();
+  const std::string status = std::string(kRollouts) + "/rollout-canary/status";
+
+  server_->setValidatingWebhook(webhook.config({"rollouts"}));
+  ASSERT_EQ(
+      c->patch(status, "application/merge-patch+json", R"({"status":{"phase":"Degraded"}})").status,
+      200);
+  EXPECT_TRUE(webhook.received().empty());
+
+  server_->setValidatingWebhook(webhook.config({"rollouts/status"}));  // same name: replaces
+  const Response denied =
+      c->patch(status, "application/merge-patch+json", R"({"status":{"phase":"Healthy"}})");
+  EXPECT_EQ(denied.status, 200) << denied.body;  // Healthy is fine
+  ASSERT_EQ(webhook.received().size(), 1u);
+  const Json req = webhook.reviews().back()["request"];
+  EXPECT_EQ(req["subResource"].text(), "status");
+  EXPECT_EQ(req["requestSubResource"].text(), "status");
+  EXPECT_EQ(req["kind"]["kind"].text(), "Rollout");
+  EXPECT_EQ(req["oldObject"]["status"]["phase"].text(), "Degraded");
+  expectStatus(
+      c->patch(status, "application/merge-patch+json", R"({"status":{"phase":"Degraded"}})"), 403,
+      "");
+  EXPECT_EQ(server_->get(kRolloutApiVersion, "Rollout", "shop", "rollout-canary")
+                ->
+                operator[]("status")["phase"]
+                .text(),
+            "Healthy");
+  // "rollouts/status" does not cover the main resource; "rollouts/*" covers both.
+  ASSERT_EQ(c->patch(std::string(kRollouts) + "/rollout-canary", "application/merge-patch+json",
+                     R"({"spec":{"paused":true}})")
+                .status,
+            200);
+  EXPECT_EQ(webhook.received().size(), 2u);
+  server_->setValidatingWebhook(webhook.config({"rollouts/*"}));
+  ASSERT_EQ(c->patch(std::string(kRollouts) + "/rollout-canary", "application/merge-patch+json",
+                     R"({"spec":{"paused":false}})")
+                .status,
+            200);
+  EXPECT_EQ(webhook.received().size(), 3u);
+
+  server_->clearValidatingWebhooks();
+  ASSERT_EQ(
+      c->patch(status, "application/merge-patch+json", R"({"status":{"phase":"Degraded"}})").status,
+      200);
+  EXPECT_EQ(webhook.received().size(), 3u);
+}
+
+TEST_F(FakeApiServerTest, DenialsAreSanitizedLikeKubeApiserver) {
+  std::atomic<int> variant{0};
+  TinyWebhook webhook([&variant](const net::ServerRequest&, const Json& review) {
+    switch (variant.load()) {
+      case 0:
+        return reply(answer(review, false));  // no status at all
+      case 1:
+        return reply(answer(review, false, R"({"code":200,"status":"Success","reason":"Nope"})"));
+      default:
+        return reply(
+            answer(review, false, R"({"code":422,"reason":"Invalid","message":"bad \"image\""})"));
+    }
+  });
+  server_->setValidatingWebhook(webhook.config());
+  auto c = connect();
+  Response r = c->post(kRollouts, rollout());
+  expectStatus(r, 400, "");
+  EXPECT_EQ(r.json["message"].text(),
+            "admission webhook \"rollouts.example.dev\" denied the request without explanation");
+  variant = 1;
+  r = c->post(kRollouts, rollout());
+  expectStatus(r, 400, "Nope");
+  EXPECT_EQ(r.json["message"].text(),
+            "admission webhook \"rollouts.example.dev\" denied the request: Nope");
+  variant = 2;
+  r = c->post(kRollouts, rollout());
+  expectStatus(r, 422, "Invalid");
+  EXPECT_EQ(r.json["message"].text(),
+            "admission webhook \"rollouts.example.dev\" denied the request: bad \"image\"");
+  EXPECT_TRUE(server_->list(kRolloutApiVersion, "Rollout").empty());
+}
+
+TEST_F(FakeApiServerTest, FailurePolicyDecidesWhenTheWebhookCannotBeCalled) {
+  enum class Mode { kSlow, kWrongUid, kNotJson, kServerError, kWrongKind };
+  std::atomic<Mode> mode{Mode::kSlow};
+  TinyWebhook webhook([&mode](const net::ServerRequest&, const Json& review) {
+    switch (mode.load()) {
+      case Mode::kSlow:
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        return reply(answer(review, true));
+      case Mode::kWrongUid: {
+        Json other = merged(review, R"({"request":{"uid":"not-the-uid"}})");
+        return reply(answer(other, true));
+      }
+      case Mode::kNotJson:
+        return reply("<html>oops</html>", 200, "text/html");
+      case Mode::kServerError:
+        return reply("boom", 500, "text/plain");
+      case Mode::kWrongKind:
+        return reply(
+            merged(parse(answer(review, true)), R"({"apiVersion":"admission.k8s.io/v1beta1"})")
+                .dump());
+    }
+    return reply("", 500);
+  });
+  auto c = connect();
+  ValidatingWebhook config = webhook.config();
+  config.timeoutSeconds = 1;
+  const std::string prefix =
+      "Internal error occurred: failed calling webhook \"rollouts.example.dev\": ";
+  const std::string post = "failed to call webhook: Post \"" + webhook.url() + "?timeout=1s\": ";
+
+  auto expectFailure = [&](const std::string& what) {
+    config.failurePolicy = ValidatingWebhook::FailurePolicy::kFail;
+    server_->setValidatingWebhook(config);
+    const Response r = c->post(kRollouts, rollout());
+    expectStatus(r, 500, "InternalError");
+    EXPECT_EQ(r.json["message"].text().rfind(prefix, 0), 0u) << r.body;
+    EXPECT_NE(r.json["message"].text().find(what), std::string::npos) << r.body;
+    EXPECT_EQ(r.json["details"]["causes"][0]["message"].text(),
+              r.json["message"].text().substr(std::string("Internal error occurred: ").size()));
+    EXPECT_TRUE(server_->list(kRolloutApiVersion, "Rollout").empty());
+    EXPECT_NE(server_->webhookCalls().back().error.find(what), std::string::npos);
+    // Ignore: the failure is skipped and the create goes through.
+    config.failurePolicy = ValidatingWebhook::FailurePolicy::kIgnore;
+    server_->setValidatingWebhook(config);
+    EXPECT_EQ(c->post(kRollouts, rollout()).status, 201);
+    EXPECT_TRUE(server_->remove(kRolloutApiVersion, "Rollout", "shop", "rollout-canary"));
+  };
+
+  const auto started = std::chrono::steady_clock::now();
+  expectFailure(post + "context deadline exceeded");
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(elapsed, std::chrono::seconds(2));  // two calls, each cut at 1 s
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  mode = Mode::kWrongUid;
+  expectFailure("received invalid webhook response: expected response.uid=\"");
+  mode = Mode::kNotJson;
+  expectFailure("failed to call webhook: couldn't get version/kind; json parse error");
+  mode = Mode::kServerError;
+  expectFailure(
+      "failed to call webhook: an error on the server (\"boom\") has prevented the request from "
+      "succeeding");
+  mode = Mode::kWrongKind;
+  expectFailure(
+      "received invalid webhook response: expected webhook response of admission.k8s.io/v1, "
+      "Kind=AdmissionReview, got admission.k8s.io/v1beta1, Kind=AdmissionReview");
+
+  // A certificate the configured CA did not sign.
+  config.caFile.clear();
+  config.caPem = server_->caPem();
+  expectFailure(post +
+                "tls: failed to verify certificate: x509: certificate signed by unknown "
+                "authority");
+
+  // Nobody listening.
+  config.caPem.clear();
+  config.caFile = webhook.caFile();
+  const std::string hostPort =
+      webhook.url().substr(std::string("https://").size(), webhook.url().find("/validate") - 8);
+  webhook.stop();
+  expectFailure(post + "dial tcp " + hostPort + ": connect: connection refused");
+}
+
+TEST_F(FakeApiServerTest, DryRunsReachOnlyWebhooksWithoutSideEffects) {
+  TinyWebhook webhook([](const net::ServerRequest&, const Json& review) {
+    return reply(answer(review, true, "", {"dry: " + review["request"]["dryRun"].dump()}));
+  });
+  ValidatingWebhook config = webhook.config();
+  config.sideEffects = "NoneOnDryRun";
+  server_->setValidatingWebhook(config);
+  auto c = connect();
+  const Response dry = c->request("POST", std::string(kRollouts) + "?dryRun=All&fieldManager=me",
+                                  rollout().dump(), "application/json");
+  EXPECT_EQ(dry.status, 201) << dry.body;
+  EXPECT_EQ(dry.warnings, std::vector<std::string>{"299 - \"dry: true\""});
+  EXPECT_TRUE(server_->list(kRolloutApiVersion, "Rollout").empty());
+  const Json req = webhook.reviews().back()["request"];
+  EXPECT_TRUE(req["dryRun"].boolValue());
+  EXPECT_EQ(req["options"]["dryRun"][0].text(), "All");
+  EXPECT_EQ(req["options"]["fieldManager"].text(), "me");
+
+  config.sideEffects = "Some";
+  server_->setValidatingWebhook(config);
+  const Response refused = c->request("POST", std::string(kRollouts) + "?dryRun=All",
+                                      rollout().dump(), "application/json");
+  expectStatus(refused, 400, "BadRequest");
+  EXPECT_EQ(refused.json["message"].text(),
+            "admission webhook \"rollouts.example.dev\" does not support dry run");
+  EXPECT_EQ(webhook.received().size(), 1u);
+  EXPECT_EQ(c->post(kRollouts, rollout()).status, 201);  // not a dry run: called
+  EXPECT_EQ(webhook.received().size(), 2u);
+}
+
+TEST_F(FakeApiServerTest, ServesOtherRequestsWhileAWebhookIsCalled) {
+  // The webhook reads the object from the fake itself before answering, and
+  // meanwhile changes it once: the fake serves it (no deadlock), then
+  // reviews the changed object again before storing the patch.
+  std::atomic<int> calls{0};
+  std::atomic<bool> touch{true};
+  FakeApiServer* server = server_.get();
+  TinyWebhook webhook([&](const net::ServerRequest&, const Json& review) {
+    auto client = std::make_unique<HttpsClient>(*server, server->token());
+    std::string error;
+    EXPECT_TRUE(client->connect(&error)) << error;
+    const Response current = client->get(std::string(kRollouts) + "/rollout-canary");
+    EXPECT_EQ(current.status, 200);
+    const int call = ++calls;
+    if (touch.exchange(false)) {
+      server->apply(merged(current.json, R"({"metadata":{"labels":{"touched":")" +
+                                             std::to_string(call) + R"("}}})"));
+    }
+    return reply(answer(review, true));
+  });
+  server_->apply(rollout());
+  server_->setValidatingWebhook(webhook.config());
+  auto c = connect();
+  const Response patched = c->patch(std::string(kRollouts) + "/rollout-canary",
+                                    "application/merge-patch+json", R"({"spec":{"replicas":3}})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(patched.json["metadata"]["labels"]["touched"].text(), "1");
+  EXPECT_EQ(patched.json["spec"]["replicas"].asInt(), 3);
+  EXPECT_EQ(
+      webhook.reviews().back()["request"]["oldObject"]["metadata"]["labels"]["touched"].text(),
+      "1");
+
+  // A PUT carrying the resourceVersion it read conflicts once the object
+  // changed during the call: not reviewed again.
+  const int before = calls.load();
+  touch = true;
+  const Json stale = merged(patched.json, R"({"spec":{"replicas":4}})");
+  expectStatus(c->put(std::string(kRollouts) + "/rollout-canary", stale), 409, "Conflict");
+  EXPECT_EQ(calls.load(), before + 1);
+}
+
+TEST_F(FakeApiServerTest, KubectlShowsWebhookDenialsAndWarnings) {
+  const std::optional<std::string> kubectl = findOnPath("kubectl");
+  if (!kubectl) GTEST_SKIP() << "kubectl is not on PATH";
+  TinyWebhook webhook(templateGate);
+  server_->apply(rollout());
+  server_->setValidatingWebhook(webhook.config());
+  std::string dir = (std::filesystem::temp_directory_path() / "slogate-kubectl-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{dir};
+  std::ofstream(dir + "/kubeconfig")
+      << "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
+      << "    server: " << server_->url() << "\n"
+      << "    certificate-authority: " << server_->caFile() << "\n"
+      << "users:\n- name: fake\n  user:\n    token: " << server_->token() << "\n"
+      << "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n"
+      << "current-context: fake\n";
+  auto run = [&](const std::string& args, std::string* out, std::string* err) {
+    const std::string command = "env -i PATH=\"$PATH\" HOME=" + dir + " timeout 30 " + *kubectl +
+                                " --kubeconfig " + dir + "/kubeconfig --cache-dir " + dir +
+                                "/cache " + args + " >" + dir + "/out 2>" + dir + "/err";
+    const int rc = std::system(command.c_str());  // NOLINT(concurrency-mt-unsafe)
+    *out = readFile(dir + "/out");
+    *err = readFile(dir + "/err");
+    return rc;
+  };
+  std::string out;
+  std::string err;
+  EXPECT_NE(run("patch rollouts.argoproj.io rollout-canary -n shop --type merge -p '" +
+                    std::string(kNewImage) + "'",
+                &out, &err),
+            0);
+  EXPECT_NE(err.find("Warning: w1"), std::string::npos) << err;
+  EXPECT_NE(err.find("Error from server (Forbidden): admission webhook \"rollouts.example.dev\" "
+                     "denied the request: frozen"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(run("patch rollouts.argoproj.io rollout-canary -n shop --type merge -p "
+                "'{\"spec\":{\"replicas\":1}}'",
+                &out, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("Warning: looked"), std::string::npos) << err;
+  EXPECT_NE(out.find("rollout.argoproj.io/rollout-canary patched"), std::string::npos) << out;
 }
 
 }  // namespace
