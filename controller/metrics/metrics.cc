@@ -9,6 +9,7 @@
 
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "engine/evaluate.h"
@@ -30,6 +31,11 @@ struct Metrics::Impl {
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& burn =
       BuildGauge().Name("slogate_burn_rate_ratio").Help("Burn rate per window").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& threshold =
+      BuildGauge()
+          .Name("slogate_burn_rate_threshold_ratio")
+          .Help("Factor of a burn-rate rule: it fires when both windows burn above it")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& events = BuildGauge()
                                                       .Name("slogate_window_events")
                                                       .Help("Events counted over the SLO window")
@@ -145,6 +151,26 @@ void Metrics::observe(const gate::SloEntry& e) {
   }
   add(impl_->frozen, slo, v.frozen ? 1 : 0);
   add(impl_->lastEvaluation, slo, static_cast<double>(e.evaluatedAtUnix));
+  // One series per rule (the lowest factor when rules repeat windows and action).
+  std::map<std::tuple<std::string, std::string, std::string>, double> thresholds;
+  for (const engine::CompiledSlo::Rule& rule : v.slo->rules()) {
+    const engine::Ratio& f = rule.rule.factor;
+    const auto shown = engine::toFixed(f);
+    const double factor =
+        shown ? toDouble(*shown) : static_cast<double>(f.num) / static_cast<double>(f.den);
+    const auto ruleKey = std::make_tuple(engine::formatDuration(rule.rule.longWindow),
+                                         engine::formatDuration(rule.rule.shortWindow),
+                                         std::string(engine::ruleActionName(rule.rule.action)));
+    const auto [it, inserted] = thresholds.emplace(ruleKey, factor);
+    if (!inserted && factor < it->second) it->second = factor;
+  }
+  for (const auto& [rule, factor] : thresholds) {
+    auto labels = slo;
+    labels["long"] = std::get<0>(rule);
+    labels["short"] = std::get<1>(rule);
+    labels["action"] = std::get<2>(rule);
+    add(impl_->threshold, labels, factor);
+  }
   const auto windows = v.slo->layout()->windows();
   for (std::size_t k = 0; k < v.indicatorCount; ++k) {
     const engine::IndicatorReading& r = v.indicators[k];

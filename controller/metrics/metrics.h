@@ -5,8 +5,10 @@
 //   slogate_burn_rate_ratio{window} (5m … 3d and "window"; absent while a
 //   window has no events), slogate_window_events{kind="total"|"bad"};
 // per SLO (labels namespace, slo): slogate_decision{decision} (1 for the
-// current one), slogate_frozen, slogate_last_evaluation_timestamp_seconds, and
-// slogate_slo_info{service, target} (for dashboards and the Sloth rules);
+// current one), slogate_frozen, slogate_last_evaluation_timestamp_seconds,
+// slogate_burn_rate_threshold_ratio{long, short, action} (each burn-rate rule's
+// factor, for dashboards), and slogate_slo_info{service, target} (for
+// dashboards and the Sloth rules);
 // process-wide: slogate_actions_total{action}, slogate_admission_duration_seconds,
 // slogate_prometheus_query_duration_seconds, slogate_prometheus_query_errors_total,
 // slogate_build_info{version}. Series of a deleted SLO are removed, so

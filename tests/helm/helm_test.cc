@@ -10,6 +10,7 @@
 // repository's, and the controller config against slogate's own parser.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -345,9 +346,9 @@ TEST(HelmTemplates, DefaultsRenderTheExpectedObjects) {
   for (const Manifest& m : r.manifests) kinds.insert(m.object.at("kind").string);
   EXPECT_EQ(kinds, (std::multiset<std::string>{
                        "ClusterAnalysisTemplate", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
-                       "Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Secret",
-                       "Service", "ServiceAccount", "ValidatingWebhookConfiguration"}));
-  // Optional CRD-backed objects are off by default; no dashboards ship yet.
+                       "ConfigMap", "Deployment", "PodDisruptionBudget", "Role", "RoleBinding",
+                       "Secret", "Service", "ServiceAccount", "ValidatingWebhookConfiguration"}));
+  // Optional CRD-backed objects are off by default; the dashboards' ConfigMap is on.
   EXPECT_THAT(ofKind(r, "ServiceMonitor"), IsEmpty());
   EXPECT_THAT(ofKind(r, "PrometheusRule"), IsEmpty());
 }
@@ -483,8 +484,12 @@ TEST(HelmConfig, ConfigMapIsAValidControllerConfig) {
 
 TEST(HelmConfig, PrometheusClientSettingsAreRendered) {
   const Rendered r = render(scenarios()[4].values);
-  const Value& cm = one(r, "ConfigMap");
-  const auto cfg = config::parseControllerConfig(path(cm, "data").at("config.yaml").string, "c");
+  const Value* cm = nullptr;  // the controller's (the dashboards have their own)
+  for (const Value* c : ofKind(r, "ConfigMap")) {
+    if (path(*c, "data").has("config.yaml")) cm = c;
+  }
+  ASSERT_NE(cm, nullptr);
+  const auto cfg = config::parseControllerConfig(path(*cm, "data").at("config.yaml").string, "c");
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
   EXPECT_EQ(cfg->prometheus.bearerTokenFile, "/var/run/secrets/prom/token");
   EXPECT_EQ(cfg->prometheus.basicUser, "slogate");
@@ -869,30 +874,56 @@ TEST(HelmCrds, ChartCrdsAreTheRepositoryCrds) {
   }
 }
 
-TEST(HelmDashboards, ConfigMapOfDashboardJsonForGrafana) {
-  EXPECT_TRUE(fs::exists(kChartDir + "/dashboards"));
-  // Without dashboards/*.json there is nothing to ship.
-  const Rendered plain = render("");
-  for (const Value* cm : ofKind(plain, "ConfigMap")) {
-    EXPECT_FALSE(path(*cm, "metadata.labels").has("grafana_dashboard"));
+const Value* dashboardsConfigMap(const Rendered& r) {
+  for (const Value* cm : ofKind(r, "ConfigMap")) {
+    if (path(*cm, "metadata.name").string == "slogate-dashboards") return cm;
   }
+  return nullptr;
+}
+
+TEST(HelmDashboards, ConfigMapOfDashboardJsonForGrafana) {
+  // The repository's dashboards ship by default, each file as it is (`|-`
+  // drops the final newline); tests/helm/dashboards_test.cc checks their content.
+  const auto repo = filesIn(kChartDir + "/dashboards", ".json");
+  EXPECT_EQ(repo.size(), 2u);
+  const Rendered plain = render("");
+  const Value* shipped = dashboardsConfigMap(plain);
+  ASSERT_NE(shipped, nullptr);
+  EXPECT_EQ(path(*shipped, "metadata.labels").at("grafana_dashboard").string, "1");
+  ASSERT_EQ(shipped->at("data").map.size(), repo.size());
+  for (const auto& [name, text] : repo) {
+    ASSERT_FALSE(text.empty()) << name;
+    EXPECT_EQ(path(*shipped, "data").at(name).string, text.substr(0, text.size() - 1)) << name;
+  }
+
+  // Other *.json files ship too, nothing else does; annotations are passed on.
   Chart withDashboards = chart();
   const std::string json = "{\n  \"title\": \"SLO \\\"detail\\\"\",\n  \"panels\": []\n}\n";
   withDashboards.putFile("dashboards/slo-detail.json", json);
   withDashboards.putFile("dashboards/notes.txt", "not a dashboard");
   const Rendered r =
       withDashboards.render(parseYaml("dashboards: {annotations: {grafana_folder: SLOs}}"));
-  const Value* dash = nullptr;
-  for (const Value* cm : ofKind(r, "ConfigMap")) {
-    if (path(*cm, "metadata.name").string == "slogate-dashboards") dash = cm;
-  }
+  const Value* dash = dashboardsConfigMap(r);
   ASSERT_NE(dash, nullptr);
   EXPECT_EQ(path(*dash, "metadata.labels").at("grafana_dashboard").string, "1");
   EXPECT_EQ(path(*dash, "metadata.annotations").at("grafana_folder").string, "SLOs");
-  ASSERT_EQ(dash->at("data").map.size(), 1u);
+  ASSERT_EQ(dash->at("data").map.size(), repo.size() + 1);
   EXPECT_EQ(path(*dash, "data").at("slo-detail.json").string, json.substr(0, json.size() - 1));
   EXPECT_THAT(ofKind(withDashboards.render(parseYaml("dashboards: {enabled: false}")), "ConfigMap"),
               ::testing::SizeIs(1));
+
+  // A chart without dashboards/*.json has nothing to ship.
+  const fs::path copy =
+      fs::path(::testing::TempDir()) / ("helm-no-dashboards-" + std::to_string(::getpid()));
+  fs::remove_all(copy);
+  fs::copy(kChartDir, copy, fs::copy_options::recursive);
+  for (const auto& [name, unused] : repo) fs::remove(copy / "dashboards" / name);
+  const Rendered none = Chart::load(copy.string()).render(parseYaml(""));
+  fs::remove_all(copy);
+  EXPECT_EQ(dashboardsConfigMap(none), nullptr);
+  for (const Value* cm : ofKind(none, "ConfigMap")) {
+    EXPECT_FALSE(path(*cm, "metadata.labels").has("grafana_dashboard"));
+  }
 }
 
 // ------------------------------------------------------------- Dockerfile

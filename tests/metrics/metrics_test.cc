@@ -55,6 +55,11 @@ TEST(Metrics, PerSloSeriesFollowSpecSection5) {
   EXPECT_THAT(text, HasSubstr("slogate_slo_info{namespace=\"shop\",service=\"Checkout\",slo="
                               "\"checkout\",target=\"checkout\"} 1"));
   EXPECT_THAT(text, HasSubstr("slogate_build_info{version=\"1.2.3\"} 1"));
+  // Each burn-rate rule's factor (the defaults for 30d), for dashboards.
+  EXPECT_THAT(text, HasSubstr("slogate_burn_rate_threshold_ratio{action=\"rollback\",long=\"1h\","
+                              "namespace=\"shop\",short=\"5m\",slo=\"checkout\"} 14.4\n"));
+  EXPECT_THAT(text, HasSubstr("slogate_burn_rate_threshold_ratio{action=\"halt\",long=\"3d\","
+                              "namespace=\"shop\",short=\"6h\",slo=\"checkout\"} 1\n"));
   // Windows with no events have no series (SPEC: burn rate null).
   EXPECT_THAT(text, Not(HasSubstr("window=\"3d\"} nan")));
 }
