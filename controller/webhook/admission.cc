@@ -113,10 +113,11 @@ AdmissionOutcome AdmissionHandler::handle(std::string_view body) const {
   const auto snapshot = snapshot_();
   std::vector<std::string> warnings;
   std::vector<std::string> denials;
-  for (const auto& [key, entry] : snapshot->entries) {
-    if (entry->ns != ns || !entry->targetRollout) continue;
-    if (std::find(rollouts.begin(), rollouts.end(), *entry->targetRollout) == rollouts.end())
-      continue;
+  std::vector<const gate::SloEntry*> gating;
+  for (const std::string& rollout : rollouts) {
+    for (const gate::SloEntry* entry : snapshot->gating(ns, rollout)) gating.push_back(entry);
+  }
+  for (const gate::SloEntry* entry : gating) {
     const auto& v = entry->verdict;
     if (!v || !v->frozen) continue;
     out.judged = true;
@@ -139,11 +140,12 @@ AdmissionOutcome AdmissionHandler::handle(std::string_view body) const {
     const std::string overrideReason =
         object["metadata"]["annotations"][std::string(kOverrideAnnotation)].text();
     if (!overrideReason.empty()) {
-      out.overridden = true;
       warnings.push_back("slogate: SLO " + sloId + " is frozen; allowed by " +
                          std::string(kOverrideAnnotation) + ": " + overrideReason);
-      // A dry run (kubectl --dry-run=server) has no side effects: no Event.
+      // A dry run (kubectl --dry-run=server) has no side effects: no Event,
+      // and it is not counted as an override.
       const bool dryRun = req["dryRun"].isBool() && req["dryRun"].boolValue();
+      out.overridden = out.overridden || !dryRun;
       if (onOverride_ && !dryRun) {
         onOverride_({ns, rollout, sloId, req["userInfo"]["username"].text(), overrideReason});
       }

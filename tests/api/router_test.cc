@@ -32,7 +32,7 @@ std::shared_ptr<const gate::Snapshot> frozenSnapshot() {
   e->verdict = std::make_shared<engine::Verdict>(engine::evaluate(state));
   e->evaluatedAtUnix = 29'000'000 * 60;
   auto s = std::make_shared<gate::Snapshot>();
-  s->entries["shop/checkout"] = e;
+  s->set("shop/checkout", e);
   return s;
 }
 

@@ -33,7 +33,7 @@ std::shared_ptr<gate::SloEntry> entry(std::int64_t evaluatedAt, const std::strin
 
 Json call(const std::shared_ptr<gate::SloEntry>& e, const std::string& name = "checkout") {
   auto snap = std::make_shared<gate::Snapshot>();
-  if (e) snap->entries["shop/checkout"] = e;
+  if (e) snap->set("shop/checkout", e);
   VerdictEndpoint api([snap] { return snap; }, std::chrono::seconds(45), [] { return kNow; });
   auto j = Json::parse(api.verdict("shop", name));
   EXPECT_TRUE(j.ok());

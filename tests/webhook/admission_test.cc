@@ -115,7 +115,7 @@ std::shared_ptr<const gate::Snapshot> snapshotWith(const std::string& rollout, b
   e->frozenSinceKnown = frozen;
   e->frozenSince = "2026-11-22T04:00:00Z";
   auto s = std::make_shared<gate::Snapshot>();
-  s->entries["shop/checkout"] = e;
+  s->set("shop/checkout", e);
   return s;
 }
 
@@ -241,6 +241,47 @@ TEST(Admission, OverrideAnnotationAllowsWithAWarningAndANotice) {
   EXPECT_EQ(h.overrides[0].user, "dev@example.com");
   EXPECT_EQ(h.overrides[0].reason, "hotfix for INC-42");
   EXPECT_EQ(h.overrides[0].slo, "shop/checkout");
+}
+
+TEST(Admission, ADryRunOverrideIsNeitherAnEventNorCounted) {
+  Harness h;
+  h.snapshot = snapshotWith("rollout-canary", true);
+  const Json before = fixture("rollout-canary.yaml")[0];
+  Json after = withImage(before, "x:hotfix");
+  Json meta = after["metadata"];
+  Json ann = Json::object();
+  ann.set("slogate.dev/override", Json::string("try it"));
+  meta.set("annotations", ann);
+  after.set("metadata", meta);
+  Json r = *Json::parse(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
+  Json req = r["request"];
+  req.set("dryRun", Json::boolean(true));
+  r.set("request", req);
+  const auto out = h.handler.handle(r.dump());
+  EXPECT_TRUE(out.allowed);
+  EXPECT_FALSE(out.overridden);
+  EXPECT_THAT(responseOf(out)["warnings"][0].text(), HasSubstr("allowed by slogate.dev/override"));
+  EXPECT_TRUE(h.overrides.empty());
+}
+
+TEST(Admission, TheSnapshotIndexFollowsAnSloThatChangesItsTarget) {
+  Harness h;
+  auto s = std::make_shared<gate::Snapshot>(*snapshotWith("rollout-canary", true));
+  // Retarget shop/checkout to another Rollout: the old one is free again.
+  auto moved = std::make_shared<gate::SloEntry>(*s->find("shop", "checkout"));
+  moved->targetRollout = "other";
+  s->set("shop/checkout", moved);
+  h.snapshot = s;
+  const Json before = fixture("rollout-canary.yaml")[0];
+  const Json after = withImage(before, "x:2");
+  EXPECT_TRUE(
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before))
+          .allowed);
+  EXPECT_EQ(s->gating("shop", "other").size(), 1U);
+  EXPECT_TRUE(s->gating("shop", "rollout-canary").empty());
+  // Removing the SLO empties the index.
+  s->set("shop/checkout", nullptr);
+  EXPECT_TRUE(s->byTarget.empty());
 }
 
 TEST(Admission, DeploymentsReferencedThroughWorkloadRef) {
