@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -123,14 +124,31 @@ Metrics::~Metrics() = default;
 void Metrics::observe(const gate::SloEntry& e) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const std::string key = e.ns + "/" + e.name;
-  impl_->removeLocked(key);
+  // Family::Add hands back the existing series for the same labels, so series
+  // that stay are updated in place; the ones this verdict no longer has (a
+  // window that lost its events, a removed rule) are removed at the end.
   Impl::Owned& own = impl_->owned[key];
+  Impl::Owned previous;
+  previous.gauges.swap(own.gauges);
   const auto add = [&](prometheus::Family<prometheus::Gauge>& family,
                        const std::map<std::string, std::string>& labels, double value) {
     prometheus::Gauge& g = family.Add(labels);
     g.Set(value);
     own.gauges.emplace_back(&family, &g);
   };
+  struct RemoveStale {
+    Impl::Owned& previous;
+    Impl::Owned& own;
+    ~RemoveStale() {
+      std::sort(own.gauges.begin(), own.gauges.end());
+      for (auto& [family, gauge] : previous.gauges) {
+        if (!std::binary_search(own.gauges.begin(), own.gauges.end(),
+                                std::make_pair(family, gauge))) {
+          family->Remove(gauge);
+        }
+      }
+    }
+  } removeStale{previous, own};
   const std::map<std::string, std::string> slo{{"namespace", e.ns}, {"slo", e.name}};
   std::string service = e.name;
   if (e.verdict) service = e.verdict->slo->spec().service;

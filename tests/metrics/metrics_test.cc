@@ -80,6 +80,31 @@ TEST(Metrics, ReobservingReplacesAndForgetRemoves) {
   EXPECT_THAT(text, Not(HasSubstr("slo=\"checkout\"")));
 }
 
+TEST(Metrics, ASeriesWhoseValueIsGoneIsRemovedTheOthersStay) {
+  Metrics m("x");
+  m.observe(entry(true));
+  const std::string burn =
+      R"(slogate_burn_rate_ratio{indicator="errors",namespace="shop",slo="checkout",window="5m"})";
+  EXPECT_THAT(m.render(), HasSubstr(burn));
+  // The same SLO with no events: burn rates are null, so their series go;
+  // budget and decision series stay.
+  gate::SloEntry quiet = entry(false);
+  engine::SloState empty = engine::SloState::start(quiet.verdict->slo, 29'000'000);
+  quiet.verdict = std::make_shared<engine::Verdict>(engine::evaluate(empty));
+  m.observe(quiet);
+  const std::string text = m.render();
+  EXPECT_THAT(text, Not(HasSubstr("slogate_burn_rate_ratio{")));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(slogate_error_budget_remaining_ratio{indicator="errors",namespace="shop",slo="checkout"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(slogate_decision{decision="inconclusive",namespace="shop",slo="checkout"} 1)"));
+  m.observe(entry(true));
+  EXPECT_THAT(m.render(), HasSubstr(burn));
+}
+
 TEST(Metrics, CountersAndHistograms) {
   Metrics m("x");
   m.countAction("abort");
