@@ -167,8 +167,11 @@ void Gate::reconcile(const std::string& key) {
     st = slot;
   }
   const Json& status = (*obj)["status"];
-  if (!st->seeded) {
-    if (status["actions"].isArray()) st->actions = status["actions"];
+  // Seeded from status once; a follower keeps mirroring what the leader
+  // records there, so that when it takes over it neither drops the leader's
+  // action history nor announces the leader's decision again.
+  if (!st->seeded || !leading()) {
+    st->actions = status["actions"].isArray() ? status["actions"] : Json::array();
     st->frozenSince = status["frozenSince"].text();
     st->lastDecision = status["decision"].text();
     st->seeded = true;
@@ -240,14 +243,22 @@ void Gate::reconcile(const std::string& key) {
 
   // 4. Leader only: act, then write status and Events.
   if (!leading()) return;
-  if (st->verdict && st->error.empty()) act(key, *obj, *st);
+  if (st->verdict && st->error.empty()) {
+    act(key, *obj, *st, st->verdict->decision,
+        st->verdict->reasons.empty() ? std::string() : st->verdict->reasons.front());
+  } else if (st->slo && !st->error.empty()) {
+    // Prometheus failed: what is published is inconclusive (never the last,
+    // stale verdict), so act as onNoData says for inconclusive.
+    act(key, *obj, *st, Decision::kInconclusive, "the last evaluation failed: " + st->error);
+  }
   writeStatus(key, *obj, *st);
 }
 
-void Gate::act(const std::string& key, const Json& slo, State& st) {
+void Gate::act(const std::string& key, const Json& slo, State& st, Decision decision,
+               const std::string& reason) {
   const engine::SloSpec& spec = st.slo->spec();
   if (!spec.target || spec.policy.mode != engine::Mode::kEnforce) return;
-  const std::string action = actionFor(st.verdict->decision, spec);
+  const std::string action = actionFor(decision, spec);
   if (action.empty()) return;
   const std::string ns = slo["metadata"]["namespace"].text();
   const auto rollout = rollouts_->get(ns + "/" + spec.target->name);
@@ -261,8 +272,6 @@ void Gate::act(const std::string& key, const Json& slo, State& st) {
   if (!leading()) return;  // the lease may have been lost while we evaluated
   const Status done = action == "abort" ? kube::abortRollout(kube_, ns, spec.target->name)
                                         : kube::pauseRollout(kube_, ns, spec.target->name);
-  const std::string reason =
-      st.verdict->reasons.empty() ? std::string() : st.verdict->reasons.front();
   if (!done.isOk()) {
     emitEvent(slo, "Warning", "ActionFailed",
               "could not " + action + " Rollout " + spec.target->name + ": " + done.message());
@@ -273,7 +282,7 @@ void Gate::act(const std::string& key, const Json& slo, State& st) {
   Json record = Json::object();
   record.set("rollout", Json::string(spec.target->name));
   record.set("revision", Json::string(p.revision));
-  record.set("decision", Json::string(engine::decisionName(st.verdict->decision)));
+  record.set("decision", Json::string(engine::decisionName(decision)));
   record.set("action", Json::string(action));
   record.set("time", Json::string(nowRfc3339(now_())));
   Json actions = Json::array();
@@ -284,7 +293,7 @@ void Gate::act(const std::string& key, const Json& slo, State& st) {
   st.actions = actions;
   const std::string message = std::string(action == "abort" ? "aborted" : "paused") + " revision " +
                               p.revision + " of Rollout " + spec.target->name + ": SLO " + key +
-                              " says " + engine::decisionName(st.verdict->decision) +
+                              " says " + engine::decisionName(decision) +
                               (reason.empty() ? "" : " (" + reason + ")");
   emitEvent(*rollout, "Warning", action == "abort" ? "SLOGateAbort" : "SLOGatePause", message);
   emitEvent(slo, "Warning", action == "abort" ? "RolloutAborted" : "RolloutPaused", message);

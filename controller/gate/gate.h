@@ -16,7 +16,9 @@
 //   5. as leader only: write status through the status subresource when it
 //      changed, an Event when the decision changed, and act on the target
 //      Rollout (enforce mode, update in progress): rollback → abort,
-//      halt/freeze (and inconclusive with onNoData: halt) → pause. An action
+//      halt/freeze (and inconclusive with onNoData: halt) → pause; when
+//      Prometheus fails, the published verdict is inconclusive and so is
+//      the action (never the last, stale verdict's). An action
 //      is recorded in status.actions with the Rollout revision
 //      (currentPodHash) and never repeated for the same revision and action;
 //      an already aborted or paused Rollout is not patched again.
@@ -98,7 +100,9 @@ class Gate {
   void reconcile(const std::string& key);
   bool leading() const;
   void writeStatus(const std::string& key, const Json& slo, State& st);
-  void act(const std::string& key, const Json& slo, State& st);
+  // Acts on the target Rollout as `decision` says (`reason` for the Event).
+  void act(const std::string& key, const Json& slo, State& st, engine::Decision decision,
+           const std::string& reason);
   void emitEvent(const Json& involved, const std::string& type, const std::string& reason,
                  const std::string& message);
 

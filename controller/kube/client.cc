@@ -4,21 +4,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/secret_file.h"
+
 namespace slogate::kube {
 namespace {
-
-Result<std::string> readFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path);
-  if (!in) return invalidArgument(path + ": cannot read " + what);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 const char* contentTypeOf(PatchType type) {
   switch (type) {
@@ -30,6 +19,12 @@ const char* contentTypeOf(PatchType type) {
       return "application/strategic-merge-patch+json";
   }
   return "application/merge-patch+json";
+}
+
+// The answer's Retry-After, carried in the message for retryAfterSeconds().
+Status withRetryAfter(Status st, const std::string& retryAfter) {
+  if (retryAfter.empty()) return st;
+  return Status(st.code(), st.message() + " (retry after " + retryAfter + " s)");
 }
 
 std::string query(const std::vector<std::pair<std::string, std::string>>& params) {
@@ -92,8 +87,8 @@ Result<ClusterConfig> inClusterConfig(const std::string& root) {
   c.server = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port;
   c.tokenFile = dir + "/token";
   c.caFile = dir + "/ca.crt";
-  if (auto t = readFile(c.tokenFile, "the service account token"); !t) return t.status();
-  if (auto ns = readFile(dir + "/namespace", "the pod namespace")) c.defaultNamespace = trim(*ns);
+  if (auto t = readSecretFile(c.tokenFile, "the service account token"); !t) return t.status();
+  if (auto ns = readSecretFile(dir + "/namespace", "the pod namespace")) c.defaultNamespace = *ns;
   return c;
 }
 
@@ -121,9 +116,9 @@ Result<net::Headers> KubeClient::headers(const std::string& contentType) const {
   if (!contentType.empty()) h.emplace_back("Content-Type", contentType);
   std::string token = config_.token;
   if (!config_.tokenFile.empty()) {
-    auto t = readFile(config_.tokenFile, "the bearer token");
+    auto t = readSecretFile(config_.tokenFile, "the bearer token");
     if (!t) return t.status();
-    token = trim(*t);
+    token = *t;
   }
   if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
   return h;
@@ -137,10 +132,8 @@ Result<Json> KubeClient::call(const std::string& method, const std::string& targ
   auto resp = http_->send({method, target, std::move(*h), body});
   if (!resp) return resp.status();
   if (resp->status >= 300) {
-    Status st = statusFromResponse(resp->status, resp->body, what);
-    const std::string retry = resp->header("Retry-After");
-    if (!retry.empty()) st = Status(st.code(), st.message() + " (retry after " + retry + " s)");
-    return st;
+    return withRetryAfter(statusFromResponse(resp->status, resp->body, what),
+                          resp->header("Retry-After"));
   }
   auto j = Json::parse(resp->body);
   if (!j) return internalError(what + ": answer is not JSON: " + j.status().message());
@@ -195,11 +188,15 @@ Status KubeClient::watch(const ResourceRef& r, const std::string& ns, const Watc
                                     {"labelSelector", options.labelSelector}});
   const std::string what = "GET " + target;
   int status = 0;
+  std::string retryAfter;  // a throttled (429) watch is retried after this, like any request
   std::string errorBody;
   std::string pending;  // bytes of an unfinished line
   Status result = Status::ok();
   net::StreamHandler handler;
-  handler.onHeaders = [&](int code, const net::Headers&) { status = code; };
+  handler.onHeaders = [&](int code, const net::Headers& headers) {
+    status = code;
+    retryAfter = net::findHeader(headers, "Retry-After");
+  };
   handler.onData = [&](std::string_view data) {
     if (status >= 300) {
       errorBody.append(data.substr(0, 4096 - std::min<std::size_t>(errorBody.size(), 4096)));
@@ -216,6 +213,15 @@ Status KubeClient::watch(const ResourceRef& r, const std::string& ns, const Watc
         return false;
       }
       WatchEvent ev{(*j)["type"].text(), (*j)["object"]};
+      // As client-go's decoder: only the five event types the API defines,
+      // each carrying an object.
+      if ((ev.type != "ADDED" && ev.type != "MODIFIED" && ev.type != "DELETED" &&
+           ev.type != "BOOKMARK" && ev.type != "ERROR") ||
+          !ev.object.isObject()) {
+        result = internalError(what + ": bad watch event: type " + Json::string(ev.type).dump() +
+                               (ev.object.isObject() ? "" : " without an object"));
+        return false;
+      }
       if (ev.type == "ERROR") {
         const auto code = ev.object["code"].asInt().value_or(500);
         result = statusFromResponse(static_cast<int>(code), ev.object.dump(), what);
@@ -232,7 +238,7 @@ Status KubeClient::watch(const ResourceRef& r, const std::string& ns, const Watc
   };
   auto streamed = watchHttp_->stream({"GET", target, std::move(*h), ""}, handler, cancel);
   if (!streamed) return streamed.status();
-  if (status >= 300) return statusFromResponse(status, errorBody, what);
+  if (status >= 300) return withRetryAfter(statusFromResponse(status, errorBody, what), retryAfter);
   return result;
 }
 

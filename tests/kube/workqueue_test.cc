@@ -8,6 +8,7 @@
 
 #include "kube/client.h"
 #include "kube/rollout.h"
+#include "net/http_client.h"
 
 namespace slogate::kube {
 namespace {
@@ -122,6 +123,65 @@ TEST(KubeClient, StatusObjectsMapToCodes) {
   EXPECT_EQ(statusFromResponse(500, "", "GET").code(), Code::kUnavailable);
   EXPECT_EQ(retryAfterSeconds(Status(Code::kUnavailable, "x (retry after 7 s)")), 7);
   EXPECT_EQ(retryAfterSeconds(Status(Code::kUnavailable, "x")), std::nullopt);
+}
+
+// Streams a fixed watch body in 7-byte pieces.
+class FeedHttp final : public net::HttpClient {
+ public:
+  explicit FeedHttp(std::string body) : body_(std::move(body)) {}
+  Result<net::HttpResponse> send(const net::HttpRequest&) override {
+    return unavailable("watches only");
+  }
+  Result<int> stream(const net::HttpRequest&, const net::StreamHandler& handler,
+                     net::Cancel*) override {
+    handler.onHeaders(200, {});
+    for (std::size_t at = 0; at < body_.size(); at += 7) {
+      if (!handler.onData(std::string_view(body_).substr(at, 7))) break;
+    }
+    return 200;
+  }
+
+ private:
+  std::string body_;
+};
+
+Status watchBody(const std::string& body, std::vector<std::string>& types) {
+  KubeClient client({}, std::make_unique<FeedHttp>(body), std::make_unique<FeedHttp>(body));
+  return client.watch(
+      {"argoproj.io", "v1alpha1", "rollouts", "Rollout", true}, "shop", {},
+      [&](const WatchEvent& ev) {
+        types.push_back(ev.type);
+        return true;
+      },
+      nullptr);
+}
+
+TEST(KubeClient, WatchDecoderPassesTheFiveTypesAndRefusesOthers) {
+  std::vector<std::string> types;
+  const std::string good =
+      "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n\r\n"
+      "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n"
+      "{\"type\":\"DELETED\",\"object\":{}}\n";
+  EXPECT_TRUE(watchBody(good, types).isOk());
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "BOOKMARK", "DELETED"}));
+
+  types.clear();
+  Status st = watchBody(good + "{\"type\":\"ADDDED\",\"object\":{}}\n", types);
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("type \"ADDDED\""), std::string::npos) << st.message();
+  EXPECT_EQ(types.size(), 3U);
+
+  types.clear();
+  st = watchBody("{\"type\":\"MODIFIED\",\"object\":[1]}\n", types);
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_TRUE(types.empty());
+
+  types.clear();
+  st = watchBody(
+      "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
+      "\"message\":\"too old\"}}\n",
+      types);
+  EXPECT_EQ(st.code(), Code::kExpired);
 }
 
 TEST(Resource, Paths) {
