@@ -159,8 +159,14 @@ Result<Slices> SloReader::fetchCounters(const engine::IndicatorSpec& ind, Minute
     if (!total[i]) continue;  // no data
     const auto t = eventCount(*total[i]);
     if (!t) continue;  // NaN or garbage: no data for this bucket
+    // No good/bad series is 0 events; a NaN or garbage one is no data for
+    // the bucket (counting it as 0 would approve, or for `good`, condemn).
     std::uint64_t o = 0;
-    if (other[i]) o = eventCount(*other[i]).value_or(0);
+    if (other[i]) {
+      const auto parsed = eventCount(*other[i]);
+      if (!parsed) continue;
+      o = *parsed;
+    }
     Slice slice;
     slice.end = from + static_cast<Minutes>(i + 1) * resolution;
     slice.total = std::min(*t, engine::kMaxEvents);

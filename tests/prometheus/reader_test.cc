@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/slo_document.h"
+
 namespace slogate::prometheus {
 namespace {
 
@@ -51,6 +53,62 @@ TEST(Reader, CompareValueIsExactDecimal) {
   EXPECT_EQ(compareValue("NaN", fx("0.9")), std::nullopt);
   EXPECT_EQ(compareValue("abc", fx("0.9")), std::nullopt);
   EXPECT_EQ(compareValue("", fx("0.9")), std::nullopt);
+}
+
+// Answers every range query with one series: 100 total events a minute;
+// the good/bad query's value comes from `other` (nullopt: no series at all).
+class CannedClient final : public QueryClient {
+ public:
+  std::function<std::optional<std::string>(std::int64_t minute)> other;
+  Result<QueryResult> query(const std::string&, std::int64_t) override {
+    return unavailable("instant queries are not used");
+  }
+  Result<QueryResult> queryRange(const std::string& promql, std::int64_t start, std::int64_t end,
+                                 std::int64_t step) override {
+    ++requests_;
+    QueryResult r;
+    r.type = QueryResult::Type::kMatrix;
+    Series s;
+    const bool total = promql.find("code") == std::string::npos;
+    for (std::int64_t t = start; t <= end; t += step) {
+      std::optional<std::string> v = total ? std::optional<std::string>("100") : other(t / 60);
+      if (v) s.samples.push_back({t, t * 1000, *v});
+    }
+    if (!s.samples.empty()) r.series.push_back(s);
+    return r;
+  }
+  std::uint64_t requests() const override { return requests_; }
+
+ private:
+  std::uint64_t requests_ = 0;
+};
+
+TEST(Reader, ANanOrGarbageGoodOrBadBucketIsNoDataNotZero) {
+  for (const char* which : {"bad", "good"}) {
+    auto slos = config::parseSloDocuments(
+        std::string("apiVersion: slogate.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: "
+                    "{name: a, namespace: b}\nspec:\n  indicators:\n    errors:\n      "
+                    "objective: \"99\"\n      total: t_total\n      ") +
+            which + ": t_total{code=\"5\"}\n",
+        "t.yaml");
+    ASSERT_TRUE(slos.ok()) << slos.status().message();
+    CannedClient client;
+    client.other = [](std::int64_t minute) -> std::optional<std::string> {
+      if (minute == 1002) return "NaN";
+      if (minute == 1003) return "garbage";
+      if (minute == 1004) return std::nullopt;  // no series: 0 events
+      return "3";
+    };
+    SloReader reader(client);
+    auto slices = reader.fetch(*slos->front(), 0, 1, 1000, 1005);
+    ASSERT_TRUE(slices.ok()) << slices.status().message();
+    std::vector<engine::Minutes> ends;
+    for (const Slice& s : *slices) ends.push_back(s.end);
+    EXPECT_EQ(ends, (std::vector<engine::Minutes>{1001, 1004, 1005})) << which;
+    const bool bad = std::string(which) == "bad";
+    EXPECT_EQ((*slices)[1].bad, bad ? 0U : 100U) << which;  // no series
+    EXPECT_EQ((*slices)[0].bad, bad ? 3U : 97U) << which;
+  }
 }
 
 }  // namespace
