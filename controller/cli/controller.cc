@@ -230,6 +230,7 @@ int runController(const std::vector<std::string>& args, std::ostream& out, std::
   go.onAction = [&metrics](const std::string& action) { metrics.countAction(action); };
   go.tick = std::chrono::seconds(cfg->tickSeconds);
   go.evaluationDelay = std::chrono::seconds(cfg->evaluationDelaySeconds);
+  go.staleData = std::chrono::seconds(cfg->staleDataSeconds);
   go.workers = cfg->workers;
   go.ns = cfg->ns;
   go.identity = id;

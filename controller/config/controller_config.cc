@@ -128,7 +128,7 @@ Result<ControllerConfig> parseControllerConfig(const std::string& text, const st
     if (root.IsNull()) return c;
     Status st = checkKeys(file, root, "",
                           {"kubernetes", "namespace", "prometheus", "tick", "evaluationDelay",
-                           "workers", "leaderElection", "server"});
+                           "staleData", "workers", "leaderElection", "server"});
     if (!st.isOk()) return st;
     if (const YAML::Node k = root["kubernetes"]; k.IsDefined()) {
       if (!(st = checkKeys(file, k, "kubernetes", {"kubeconfig", "context"})).isOk()) return st;
@@ -184,6 +184,7 @@ Result<ControllerConfig> parseControllerConfig(const std::string& text, const st
     if (!(st = seconds(file, root["evaluationDelay"], "evaluationDelay", c.evaluationDelaySeconds))
              .isOk())
       return st;
+    if (!(st = seconds(file, root["staleData"], "staleData", c.staleDataSeconds)).isOk()) return st;
     if (const YAML::Node w = root["workers"]; w.IsDefined()) {
       const std::string v = w.IsScalar() ? w.Scalar() : "";
       if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||

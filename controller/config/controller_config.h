@@ -14,6 +14,7 @@
 //     timeout: 30s
 //   tick: 15s
 //   evaluationDelay: 1m      # evaluate at the last minute Prometheus has fully scraped
+//   staleData: 10m           # no data for longer: approve/halt become inconclusive
 //   workers: 4
 //   leaderElection: {enabled: true, namespace: slogate, name: slogate, identity: "",
 //                    leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
@@ -51,6 +52,7 @@ struct ControllerConfig {
   } prometheus;
   int tickSeconds = 15;
   int evaluationDelaySeconds = 60;
+  int staleDataSeconds = 600;
   int workers = 4;
   struct LeaderElection {
     bool enabled = true;

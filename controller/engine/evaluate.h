@@ -64,6 +64,10 @@ struct SloState {
   std::shared_ptr<const CompiledSlo> slo;
   std::vector<IndicatorSeries> series;  // parallel to slo->spec().indicators
   std::optional<bool> frozen;           // carried freeze state; nullopt before the first verdict
+  // The newest bucket end for which a reader recorded data (a total, even of
+  // 0 events) for any indicator; nullopt before any. Readers keep it; the
+  // gate uses it to tell "no events" from "no data lately".
+  std::optional<Minutes> newestData;
 
   // Empty series for every indicator, all starting at `head`.
   static SloState start(std::shared_ptr<const CompiledSlo> slo, Minutes head);

@@ -217,6 +217,17 @@ void Gate::reconcile(const std::string& key) {
   }
   if (st->series && st->error.empty()) {
     auto v = std::make_shared<engine::Verdict>(engine::evaluate(*st->series));
+    const auto staleMinutes = static_cast<engine::Minutes>(options_.staleData.count() / 60);
+    const auto& newest = st->series->newestData;
+    if ((v->decision == Decision::kApprove || v->decision == Decision::kHalt) &&
+        (!newest || at - *newest > staleMinutes)) {
+      v->reasons.insert(v->reasons.begin(),
+                        newest ? "no data from Prometheus since " + formatRfc3339(*newest * 60) +
+                                     " (" + std::to_string(at - *newest) +
+                                     " minutes): the rules would judge old data"
+                               : std::string("no data from Prometheus for this SLO"));
+      v->decision = Decision::kInconclusive;
+    }
     st->series->frozen = v->frozen;
     if (v->frozen && st->frozenSince.empty()) st->frozenSince = formatRfc3339(v->evaluatedAt * 60);
     if (!v->frozen) st->frozenSince.clear();

@@ -18,7 +18,9 @@
 //      Rollout (enforce mode, update in progress): rollback → abort,
 //      halt/freeze (and inconclusive with onNoData: halt) → pause; when
 //      Prometheus fails, the published verdict is inconclusive and so is
-//      the action (never the last, stale verdict's). An action
+//      the action (never the last, stale verdict's); when Prometheus answers
+//      but without data for longer than staleData, approve and halt are
+//      published as inconclusive too. An action
 //      is recorded in status.actions with the Rollout revision
 //      (currentPodHash) and never repeated for the same revision and action;
 //      an already aborted or paused Rollout is not patched again.
@@ -51,6 +53,12 @@ namespace slogate::gate {
 struct GateOptions {
   std::chrono::milliseconds tick{15'000};
   std::chrono::seconds evaluationDelay{60};  // evaluate at floor(now − delay) to a minute
+  // When Prometheus has returned no data for any indicator for longer than
+  // this (the newest bucket with data ends earlier), an approve or halt would
+  // rest on old data: it is published as inconclusive, saying since when.
+  // Rollback and freeze stand (a fast burn cannot be judged on old data; a
+  // spent budget stays spent).
+  std::chrono::seconds staleData{600};
   int workers = 4;
   std::string ns;                    // "" watches all namespaces
   std::string identity = "slogate";  // Event source / action recorder

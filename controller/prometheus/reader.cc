@@ -236,6 +236,7 @@ Result<engine::SloState> SloReader::backfill(std::shared_ptr<const engine::Compi
           return internalError(name + ": cannot record the bucket ending at minute " +
                                std::to_string(s.end) + ": " + engine::recordOutcomeName(outcome));
         }
+        state.newestData = std::max(state.newestData.value_or(s.end), s.end);
       }
     }
     if (static_cast<int>(k) == slo->guardIndex()) {
@@ -253,7 +254,11 @@ Status SloReader::update(engine::SloState& state, Minutes now) {
   for (std::size_t k = 0; k < state.series.size(); ++k) {
     auto slices = fetch(*state.slo, k, 1, from, now);
     if (!slices) return slices.status();
-    for (const Slice& s : *slices) state.series[k].record(1, s.end, s.total, s.bad);
+    for (const Slice& s : *slices) {
+      if (state.series[k].record(1, s.end, s.total, s.bad) == engine::RecordOutcome::kRecorded) {
+        state.newestData = std::max(state.newestData.value_or(s.end), s.end);
+      }
+    }
   }
   state.advanceTo(now);
   return Status::ok();

@@ -23,6 +23,7 @@ prometheus:
   timeout: 10s
 tick: 30s
 evaluationDelay: 2m
+staleData: 15m
 workers: 8
 leaderElection: {enabled: false, namespace: slogate, name: gate, identity: me,
                  leaseDuration: 20s, renewDeadline: 15s, retryPeriod: 3s}
@@ -37,6 +38,7 @@ server: {listen: "0.0.0.0:9443", certFile: /c, keyFile: /k, metricsListen: ":909
   EXPECT_EQ(c->prometheus.timeoutSeconds, 10);
   EXPECT_EQ(c->tickSeconds, 30);
   EXPECT_EQ(c->evaluationDelaySeconds, 120);
+  EXPECT_EQ(c->staleDataSeconds, 900);
   EXPECT_EQ(c->workers, 8);
   EXPECT_FALSE(c->leaderElection.enabled);
   EXPECT_EQ(c->leaderElection.leaseSeconds, 20);

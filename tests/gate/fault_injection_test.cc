@@ -340,6 +340,35 @@ INSTANTIATE_TEST_SUITE_P(Prometheus, GateDataFaults,
                            return std::string(promFaultName(param.param));
                          });
 
+// Data stops mid-life (the service's series vanish): the long windows still
+// hold events, so the rules would go on approving on old data. After
+// staleData (10 minutes) the gate publishes inconclusive, saying since when,
+// and pauses; when data returns, it approves again.
+TEST_F(GateFaults, DataThatStopsMidLifeTurnsInconclusiveAfterStaleData) {
+  api_->apply(rollout("rev2"));
+  api_->apply(slo("halt"));
+  startGate();
+  ASSERT_TRUE(eventually([&] { return settledOn("approve", kFirstEval); }));
+  ASSERT_TRUE(prom_->setFault(PromFault::kEmpty));
+  evaluateAt(kFirstEval + 10);  // ten minutes without data: still within staleData
+  ASSERT_TRUE(eventually([&] { return settledOn("approve", kFirstEval + 10); }));
+  evaluateAt(kFirstEval + 11);
+  ASSERT_TRUE(eventually([&] { return settledOn("inconclusive", kFirstEval + 11); }));
+  const Json v = published();
+  ASSERT_FALSE(v["reasons"].items().empty());
+  EXPECT_EQ(v["reasons"][0].text(), "no data from Prometheus since " +
+                                        formatRfc3339(kFirstEval * 60) +
+                                        " (11 minutes): the rules would judge old data");
+  EXPECT_TRUE(eventually([&] {
+    const Json r = rolloutNow();
+    return r["spec"]["paused"].isBool() && r["spec"]["paused"].boolValue();
+  }));
+  EXPECT_EQ(patches(kAbortPath, false), 0u);
+  ASSERT_TRUE(prom_->setFault(PromFault::kNone));
+  evaluateAt(kFirstEval + 12);
+  ASSERT_TRUE(eventually([&] { return settledOn("approve", kFirstEval + 12); }));
+}
+
 // onNoData: approve — the same faults are published as inconclusive, but the
 // gate does nothing to the Rollout.
 TEST_F(GateFaults, OnNoDataApproveDoesNothingThroughEveryFault) {
