@@ -20,12 +20,8 @@
 // and must parse, succeed and return data; key panels' values are checked
 // against the scenario. Every slogate_* name in the dashboards must be in
 // slogate's own /metrics output.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,12 +46,15 @@
 #include "fakes/fake_apiserver.h"
 #include "harness/history.h"
 #include "harness/prometheus_server.h"
+#include "harness/slogate_process.h"
+#include "harness/test_helpers.h"
 #include "net/http_client.h"
 
 namespace slogate::helmtest {
 namespace {
 
 namespace fs = std::filesystem;
+using harness::parseJson;
 using ::testing::UnorderedElementsAre;
 
 const std::string kDashboardDir = std::string(SLOGATE_SOURCE_DIR) + "/helm/slogate/dashboards";
@@ -541,89 +540,22 @@ double single(const Answer& a) {
   return a.series.empty() || a.series[0].values.empty() ? std::nan("") : a.series[0].values[0];
 }
 
-// `slogate controller` as a child process (SIGTERM on scope exit).
-class SlogateProcess {
- public:
-  explicit SlogateProcess(const std::string& config) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(127);
-      dup2(fds[1], 2);
-      close(fds[0]);
-      const std::string bin = std::string(SLOGATE_BINARY_DIR) + "/controller/slogate";
-      execl(bin.c_str(), bin.c_str(), "controller", "--config", config.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    fd_ = fds[0];
-    fcntl(fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~SlogateProcess() {
-    stop();
-    if (fd_ >= 0) close(fd_);
-  }
-  SlogateProcess(const SlogateProcess&) = delete;
-  SlogateProcess& operator=(const SlogateProcess&) = delete;
-
-  const std::string& log() {
-    char buf[4096];
-    for (ssize_t n; fd_ >= 0 && (n = read(fd_, buf, sizeof buf)) > 0;) {
-      log_.append(buf, static_cast<std::size_t>(n));
-    }
-    return log_;
-  }
-  // SIGTERM, then SIGKILL after 10 s; the exit status (-1 when not started).
-  int stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string log_;
-};
-
-Json parse(const std::string& s) {
-  auto j = Json::parse(s);
-  EXPECT_TRUE(j.ok()) << s;
-  return j.ok() ? *j : Json();
-}
-
 Json rollout(const std::string& name, const std::string& currentHash) {
-  return parse(R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":")" +
-               name +
-               R"(","namespace":"shop"},"spec":{"replicas":2},"status":{"currentPodHash":")" +
-               currentHash + R"(","stableRS":"rev1"}})");
+  return parseJson(R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":")" +
+                   name +
+                   R"(","namespace":"shop"},"spec":{"replicas":2},"status":{"currentPodHash":")" +
+                   currentHash + R"(","stableRS":"rev1"}})");
 }
 
 // Polls an instant query until `ok` holds for its answer (or the deadline).
 bool waitFor(const harness::PrometheusServer& prom, const std::string& expr,
              const std::function<bool(const Answer&)>& ok, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const Answer a = instant(prom, expr, std::time(nullptr));
-    if (a.ok && ok(a)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return false;
+  return harness::eventually(
+      [&] {
+        const Answer a = instant(prom, expr, std::time(nullptr));
+        return a.ok && ok(a);
+      },
+      std::chrono::seconds(seconds), std::chrono::milliseconds(250));
 }
 
 TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
@@ -677,8 +609,9 @@ TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
   auto api = fakes::FakeApiServer::start({}, &error);
   ASSERT_NE(api, nullptr) << error;
   for (const char* ns : {"shop", "web"}) {
-    api->apply(parse(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
-                     ns + "\"}}"));
+    api->apply(
+        parseJson(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
+                  ns + "\"}}"));
   }
   // Not updating yet: nothing to act on until the first scrapes happened.
   api->apply(rollout("checkout", "rev1"));
@@ -694,7 +627,7 @@ TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
            R"j(\",le=\"0.3\"}"})j";
   };
   const auto slo = [](const std::string& ns, const std::string& name, const std::string& spec) {
-    return parse(
+    return parseJson(
         R"j({"apiVersion":"slogate.dev/v1alpha1","kind":"ServiceLevelObjective","metadata":{"name":")j" +
         name + R"j(","namespace":")j" + ns + R"j("},"spec":{"window":"1d",)j" + spec +
         R"j(,"policy":{"burnRateRules":[{"long":"1h","short":"5m","factor":"14.4","action":"rollback"},)j"
@@ -710,30 +643,10 @@ TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
   api->apply(slo("web", "search",
                  R"j("indicators":{)j" + errorsOf("search") + "," + latencyOf("search") + "}"));
 
-  std::ofstream(dir + "/kubeconfig")
-      << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-      << "contexts: [{name: test, context: {cluster: fake, user: u}}]\n"
-      << "clusters: [{name: fake, cluster: {server: \"" << api->url()
-      << "\", certificate-authority: \"" << api->caFile() << "\"}}]\n"
-      << "users: [{name: u, user: {token: " << api->token() << "}}]\n";
-  std::ofstream(dir + "/config.yaml")
-      << "kubernetes: {kubeconfig: " << dir << "/kubeconfig}\n"
-      << "prometheus: {url: \"" << prom->url() << "\"}\n"
-      << "tick: 1s\nevaluationDelay: 1s\n"
-      << "leaderElection: {namespace: default, identity: test, "
-         "leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 1s}\n"
-      << "server: {listen: \"127.0.0.1:0\", metricsListen: \"127.0.0.1:0\"}\n";
-  SlogateProcess slogate(dir + "/config.yaml");
-  std::smatch m;
-  const std::regex metricsUrl("metrics on (http://127\\.0\\.0\\.1:([0-9]+))");
-  std::string log;
-  for (int i = 0; i < 200 && !std::regex_search(log, m, metricsUrl); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    log = slogate.log();
-  }
-  ASSERT_TRUE(std::regex_search(log, m, metricsUrl)) << log;
-  const std::string metricsBase = m[1].str();
-  const std::string metricsPort = m[2].str();
+  harness::SlogateProcess slogate(harness::slogateOptions(*api, prom->url()));
+  ASSERT_EQ(slogate.start(), "");
+  const std::string metricsBase = slogate.metricsUrl();
+  const std::string metricsPort = std::to_string(slogate.metricsPort());
   {
     std::ofstream(dir + "/targets.json.tmp")
         << R"([{"targets":["127.0.0.1:)" << metricsPort
@@ -745,7 +658,7 @@ TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
   ASSERT_TRUE(waitFor(
       *prom, "count(count_over_time(slogate_frozen[5m]) >= 2)",
       [](const Answer& a) { return !a.series.empty() && a.series[0].values.at(0) == 3; }, 40))
-      << slogate.log();
+      << slogate.stderrText();
   // Now the Rollouts update: slogate aborts checkout (rollback) and pauses
   // payments (freeze); Prometheus sees the counters go up.
   api->apply(rollout("checkout", "rev2"));
@@ -753,7 +666,7 @@ TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
   ASSERT_TRUE(waitFor(
       *prom, R"(sum by (action) (slogate_actions_total{action=~"abort|pause"}) >= 1)",
       [](const Answer& a) { return a.series.size() == 2; }, 30))
-      << slogate.log();
+      << slogate.stderrText();
 
   // Every slogate_* name in the dashboards is one slogate serves.
   auto http = net::makeHttpClient(metricsBase, {});
@@ -908,8 +821,8 @@ TEST(Dashboards, EveryPanelQueryRunsAgainstSlogateMetrics) {
     EXPECT_FALSE(a.at("Error budget burndown").at("A/range").series.empty());
   }
 
-  const int status = slogate.stop();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slogate.log();
+  const int status = slogate.terminate();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slogate.stderrText();
   const auto seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
           .count();

@@ -14,21 +14,14 @@
 // why (a dry run records none); (d) an ungated Rollout passes untouched; (e)
 // an SLO in `warn` mode allows with a warning; (f) once slogate is gone,
 // failurePolicy Fail refuses and Ignore admits.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
-#include <functional>
-#include <regex>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "base/json.h"
 #include "base/time.h"
@@ -36,12 +29,16 @@
 #include "harness/history.h"
 #include "harness/openmetrics.h"
 #include "harness/prometheus_server.h"
+#include "harness/slogate_process.h"
+#include "harness/test_helpers.h"
 #include "net/http_client.h"
 #include "net/test_pki.h"
 
 namespace slogate::webhook {
 namespace {
 
+using harness::eventually;
+using harness::parseJson;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
@@ -49,82 +46,6 @@ using ::testing::StartsWith;
 constexpr const char* kWebhookName = "gate.slogate.dev";  // the chart's
 constexpr const char* kRollouts = "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/";
 constexpr const char* kOverride = "hotfix INC-42";
-
-Json parse(const std::string& s) {
-  auto j = Json::parse(s);
-  EXPECT_TRUE(j.ok()) << s;
-  return j.ok() ? *j : Json();
-}
-
-// Polls `done` every 50 ms until it holds or `limit` passes.
-bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
-
-// `slogate controller --config FILE` as a child process; its stderr is
-// collected. The destructor kills it if the test did not stop it.
-class ControllerProcess {
- public:
-  explicit ControllerProcess(const std::string& config) {
-    int errPipe[2];
-    if (pipe(errPipe) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(errPipe[1], 2);
-      close(errPipe[0]);
-      const std::string bin = std::string(SLOGATE_BINARY_DIR) + "/controller/slogate";
-      execl(bin.c_str(), bin.c_str(), "controller", "--config", config.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(errPipe[1]);
-    fd_ = errPipe[0];
-    fcntl(fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~ControllerProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0) close(fd_);
-  }
-  ControllerProcess(const ControllerProcess&) = delete;
-  ControllerProcess& operator=(const ControllerProcess&) = delete;
-
-  const std::string& log() {
-    char buf[4096];
-    for (ssize_t n; fd_ >= 0 && (n = read(fd_, buf, sizeof buf)) > 0;) {
-      log_.append(buf, static_cast<std::size_t>(n));
-    }
-    return log_;
-  }
-
-  // SIGTERM, then the exit status (SIGKILL after 10 s).
-  int stop() {
-    int status = 0;
-    if (pid_ <= 0 || exited_) return status;
-    kill(pid_, SIGTERM);
-    if (!waitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
-                 std::chrono::seconds(10))) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    exited_ = true;
-    log();
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  bool exited_ = false;
-  std::string log_;
-};
 
 // A Rollout with one container; its update is not in progress (the
 // controller leaves it alone).
@@ -188,10 +109,10 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
   auto api = fakes::FakeApiServer::start({}, &error);
   ASSERT_NE(api, nullptr) << error;
   const std::string frozenSince = formatRfc3339(now - 8 * 3600);
-  api->apply(parse(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
-  for (const char* name : {"checkout", "search", "other"}) api->apply(parse(rollout(name)));
-  api->apply(parse(slo("checkout", "enforce", frozenSince)));
-  api->apply(parse(slo("search", "warn", frozenSince)));
+  api->apply(parseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
+  for (const char* name : {"checkout", "search", "other"}) api->apply(parseJson(rollout(name)));
+  api->apply(parseJson(slo("checkout", "enforce", frozenSince)));
+  api->apply(parseJson(slo("search", "warn", frozenSince)));
 
   const std::string dir = net::testing::makeTempDir();
   struct Cleanup {
@@ -200,50 +121,27 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
   } cleanup{dir};
   net::testing::TestPki pki(dir);
   const net::testing::CertFiles serving = pki.issue("slogate", 11);
-  std::ofstream(dir + "/kubeconfig")
-      << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-      << "contexts: [{name: test, context: {cluster: fake, user: u}}]\n"
-      << "clusters: [{name: fake, cluster: {server: \"" << api->url()
-      << "\", certificate-authority: \"" << api->caFile() << "\"}}]\n"
-      << "users: [{name: u, user: {token: " << api->token() << "}}]\n";
-  std::ofstream(dir + "/config.yaml")
-      << "kubernetes: {kubeconfig: " << dir << "/kubeconfig}\n"
-      << "prometheus: {url: \"" << prom->url() << "\"}\n"
-      << "tick: 1s\nevaluationDelay: 1s\n"
-      << "leaderElection: {namespace: default, identity: e2e, "
-         "leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 1s}\n"
-      << "server: {listen: \"127.0.0.1:0\", certFile: " << serving.certFile
-      << ", keyFile: " << serving.keyFile << ", metricsListen: \"127.0.0.1:0\"}\n";
-  ControllerProcess controller(dir + "/config.yaml");
+  harness::SlogateOptions options = harness::slogateOptions(*api, prom->url());
+  options.identity = "e2e";
+  options.certFile = serving.certFile;
+  options.keyFile = serving.keyFile;
+  harness::SlogateProcess controller(options);
 
   // The serving URLs are in the startup line; then wait for /readyz and for
   // both SLOs' verdicts to be freeze (the webhook answers from them).
-  std::smatch m;
-  const std::regex servingLine(
-      "serving (https://127\\.0\\.0\\.1:[0-9]+), metrics on (http://127\\.0\\.0\\.1:[0-9]+)");
-  ASSERT_TRUE(waitFor(
-      [&] {
-        const std::string& log = controller.log();
-        return std::regex_search(log, m, servingLine);
-      },
-      std::chrono::seconds(10)))
-      << controller.log();
-  const std::string webhookUrl = m[1].str();
+  ASSERT_EQ(controller.start(), "");
+  const std::string webhookUrl = controller.url();
+  ASSERT_THAT(webhookUrl, StartsWith("https://127.0.0.1:"));
   net::HttpClientOptions tls;
   tls.tls.caFile = pki.caFile();
   auto slogate = net::makeHttpClient(webhookUrl, tls);
-  auto metrics = net::makeHttpClient(m[2].str(), {});
+  auto metrics = net::makeHttpClient(controller.metricsUrl(), {});
   ASSERT_TRUE(slogate.ok() && metrics.ok());
-  ASSERT_TRUE(waitFor(
-      [&] {
-        auto r = (*metrics)->send({"GET", "/readyz", {}, ""});
-        return r.ok() && r->status == 200;
-      },
-      std::chrono::seconds(20)))
-      << controller.log();
+  ASSERT_TRUE(controller.waitReady(std::chrono::steady_clock::now() + std::chrono::seconds(20)))
+      << controller.stderrText();
   for (const char* name : {"checkout", "search"}) {
     std::string verdict;
-    EXPECT_TRUE(waitFor(
+    EXPECT_TRUE(eventually(
         [&] {
           auto r = (*slogate)->send(
               {"GET", std::string("/v1/namespaces/shop/slos/") + name + "/verdict", {}, ""});
@@ -252,7 +150,7 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
         },
         std::chrono::seconds(20)))
         << name << ": " << verdict << "\n"
-        << controller.log();
+        << controller.stderrText();
   }
 
   // The chart's ValidatingWebhookConfiguration, with failurePolicy Fail.
@@ -287,7 +185,7 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
   const auto before = api->get("argoproj.io/v1alpha1", "Rollout", "shop", "checkout");
   net::HttpResponse r = patch(std::string(kRollouts) + "checkout", newImage("checkout", "v2"));
   EXPECT_EQ(r.status, 403) << r.body;
-  const Json denied = parse(r.body);
+  const Json denied = parseJson(r.body);
   EXPECT_EQ(denied["kind"].text(), "Status");
   EXPECT_EQ(denied["reason"].text(), "Forbidden");
   EXPECT_EQ(denied["code"].asInt(), 403);
@@ -342,7 +240,7 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
                 std::string(kOverride) + "\"");
   EXPECT_EQ(imageOf(*api, "checkout"), "checkout:v2");
   std::vector<Json> overrides;
-  EXPECT_TRUE(waitFor(
+  EXPECT_TRUE(eventually(
       [&] {
         overrides.clear();
         for (const Json& ev : api->list("v1", "Event")) {
@@ -380,15 +278,15 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
   EXPECT_THAT(scraped->body, HasSubstr("slogate_actions_total{action=\"override\"} "));
 
   // (f) slogate gone: Fail refuses every matching write, Ignore admits it.
-  const int status = controller.stop();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << controller.log();
+  const int status = controller.terminate();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << controller.stderrText();
   r = patch(std::string(kRollouts) + "other", newImage("other", "v3"));
   EXPECT_EQ(r.status, 500) << r.body;
-  EXPECT_THAT(parse(r.body)["message"].text(),
+  EXPECT_THAT(parseJson(r.body)["message"].text(),
               StartsWith("Internal error occurred: failed calling webhook \"gate.slogate.dev\": "
                          "failed to call webhook: Post \"" +
                          webhook.url + "?timeout=5s\": dial tcp "));
-  EXPECT_THAT(parse(r.body)["message"].text(), HasSubstr("connection refused"));
+  EXPECT_THAT(parseJson(r.body)["message"].text(), HasSubstr("connection refused"));
   EXPECT_EQ(imageOf(*api, "other"), "other:v2");
   webhook.failurePolicy = fakes::ValidatingWebhook::FailurePolicy::kIgnore;
   api->setValidatingWebhook(webhook);
