@@ -7,7 +7,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 DEB_PACKAGES := cmake ninja-build g++ ccache pkg-config googletest libgtest-dev libgmock-dev \
   libbenchmark-dev libboost-dev libssl-dev libcpprest-dev libyaml-cpp-dev prometheus-cpp-dev \
-  prometheus clang-format clang-tidy curl
+  prometheus clang-format clang-tidy curl tzdata
 
 .PHONY: deps build test unit integration bench bench-prometheus fuzz-smoke fuzz-long format-check tidy demo clean
 
@@ -63,3 +63,15 @@ demo: deps build
 
 clean:
 	rm -rf $(BUILD)
+
+# The webhook server implementations side by side (about 12 minutes; README
+# "Performance"): Beast (what slogate runs) and cpprestsdk's http_listener, one
+# server thread each, wrk peak and slogate_loadgen at a fixed 2,000 req/s, with
+# and without a malformed/oversize flood. Raw results in $(BUILD)/bench-webhook.
+.PHONY: bench-webhook
+bench-webhook:
+	@dpkg-query -W -f='$${Status}' wrk 2>/dev/null | grep -q "install ok installed" || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk)
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS) --target slogate_loadgen cpprest_listener_bench
+	BUILD=$(BUILD) bash tests/bench/webhook_compare.sh

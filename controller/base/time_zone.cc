@@ -9,7 +9,7 @@ namespace slogate {
 namespace {
 
 constexpr std::int64_t kDay = 86400;
-constexpr std::int64_t kMaxOffset = 26 * 3600;  // RFC 8536: −25:59:59 .. +25:59:59
+constexpr std::int64_t kMaxOffset = std::int64_t{26} * 3600;  // RFC 8536: −25:59:59 .. +25:59:59
 
 std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
   const std::int64_t q = a / b;
@@ -148,7 +148,8 @@ std::int64_t localRuleTime(std::int64_t year, const PosixTzRule::When& w) {
       const std::int64_t next =
           month == 12 ? daysFromCivil(year + 1, 1, 1) : daysFromCivil(year, month + 1, 1);
       const std::int64_t firstWeekday = ((first + 4) % 7 + 7) % 7;  // 1970-01-01: Thursday
-      std::int64_t day = first + (w.day - firstWeekday + 7) % 7 + (w.week - 1) * 7;
+      std::int64_t day =
+          first + (w.day - firstWeekday + 7) % 7 + static_cast<std::int64_t>(w.week - 1) * 7;
       while (day >= next) day -= 7;
       days = day;
       break;

@@ -129,8 +129,6 @@ void LeaderElector::run() {
       setLeader(true);
     } else if (leader_.load() && !isLeader()) {
       setLeader(false);  // renewDeadline passed without a renewal: stop acting
-    } else if (!leader_.load()) {
-      setLeader(false);
     }
     std::unique_lock<std::mutex> lock(mu_);
     if (wake_.wait_for(lock, options_.retryPeriod, [this] { return stopping_; })) break;

@@ -221,7 +221,7 @@ Result<Slices> SloReader::fetchTraffic(const engine::CompiledSlo& slo, Minutes f
   return out;
 }
 
-Result<engine::SloState> SloReader::backfill(std::shared_ptr<const engine::CompiledSlo> slo,
+Result<engine::SloState> SloReader::backfill(const std::shared_ptr<const engine::CompiledSlo>& slo,
                                              Minutes head) {
   const engine::BackfillPlan plan = engine::backfillPlan(*slo->layout(), head);
   engine::SloState state = engine::SloState::start(slo, plan.spans.front().from);

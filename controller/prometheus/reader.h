@@ -65,7 +65,7 @@ class SloReader {
                               engine::Minutes to);
 
   // A state at `head` with every window filled from Prometheus.
-  Result<engine::SloState> backfill(std::shared_ptr<const engine::CompiledSlo> slo,
+  Result<engine::SloState> backfill(const std::shared_ptr<const engine::CompiledSlo>& slo,
                                     engine::Minutes head);
   // Records the minutes in (head − kRefreshMinutes, now] and advances to `now`.
   Status update(engine::SloState& state, engine::Minutes now);

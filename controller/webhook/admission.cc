@@ -90,7 +90,7 @@ AdmissionOutcome AdmissionHandler::handle(std::string_view body) const {
   const std::string ns = req["namespace"].text();
   const Json& object = req["object"];
   const Json& old = req["oldObject"];
-  const auto allow = [&](std::vector<std::string> warnings = {}) {
+  const auto allow = [&](const std::vector<std::string>& warnings = {}) {
     out.allowed = true;
     out.body = reviewBody(uid, true, "", warnings);
     return out;

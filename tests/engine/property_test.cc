@@ -90,8 +90,8 @@ Case makeCase(std::uint64_t seed) {
     static const std::vector<Minutes> kOffsets = {0, 60, -300, 330, 345, -210, 840, -720};
     const Minutes offset = calendarRng.pick(kOffsets);
     const Minutes a = offset < 0 ? -offset : offset;
-    const std::string rule = std::string("<ZZZ>") + (offset > 0 ? "-" : "") + std::to_string(a / 60) +
-                             ":" + std::to_string(a % 60);
+    const std::string rule = std::string("<ZZZ>") + (offset > 0 ? "-" : "") +
+                             std::to_string(a / 60) + ":" + std::to_string(a % 60);
     auto zone = TimeZone::fromPosix(rule, rule);
     if (!zone) std::abort();  // a broken test, not a finding
     const CalendarPeriod period =

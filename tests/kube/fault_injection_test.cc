@@ -139,7 +139,8 @@ class ApiServerFaults : public ::testing::Test {
   // The revisions in status.actions, in order, as "revision:action".
   std::vector<std::string> actions() const {
     std::vector<std::string> out;
-    for (const Json& a : sloNow()["status"]["actions"].items())
+    const Json slo = sloNow();  // outlives the loop (a temporary would not)
+    for (const Json& a : slo["status"]["actions"].items())
       out.push_back(a["revision"].text() + ":" + a["action"].text());
     return out;
   }
