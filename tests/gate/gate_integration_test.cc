@@ -11,6 +11,7 @@
 #include "gate/gate.h"
 #include "harness/history.h"
 #include "harness/prometheus_server.h"
+#include "harness/test_helpers.h"
 #include "kube/leader.h"
 
 namespace slogate::gate {
@@ -21,19 +22,12 @@ using ::testing::HasSubstr;
 constexpr std::int64_t kEnd = 1'793'491'200;  // last sample of the history
 
 Json parse(const std::string& s) {
-  auto j = Json::parse(s);
-  EXPECT_TRUE(j.ok()) << s;
-  return *j;
+  return harness::parseJson(s);
 }
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
+  return harness::eventually(pred, limit);
 }
 
 Json rollout(const std::string& podHash) {

@@ -15,6 +15,7 @@
 #include "fakes/fake_apiserver.h"
 #include "gate/faulty_prometheus.h"
 #include "gate/gate.h"
+#include "harness/test_helpers.h"
 #include "kube/leader.h"
 
 namespace slogate::gate {
@@ -40,19 +41,12 @@ std::optional<std::uint64_t> history(const std::string& selector, std::int64_t m
 }
 
 Json parse(const std::string& s) {
-  auto j = Json::parse(s);
-  EXPECT_TRUE(j.ok()) << s;
-  return j.ok() ? *j : Json();
+  return harness::parseJson(s);
 }
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
+  return harness::eventually(pred, limit);
 }
 
 Json rollout(const std::string& podHash) {
