@@ -36,8 +36,8 @@ __attribute__((visibility("default"), used)) const char* __lsan_default_options(
 // TSan: stop at the first race (halt_on_error), with both stacks of a lock
 // inversion; report_signal_unsafe stays on.
 __attribute__((visibility("default"), used)) const char* __tsan_default_options() {
-  return "halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=" SLOGATE_SANITIZER_DIR
-         "/tsan.supp:print_suppressions=0";
+  return "halt_on_error=1:second_deadlock_stack=1:history_size=4:"
+         "suppressions=" SLOGATE_SANITIZER_DIR "/tsan.supp:print_suppressions=0";
 }
 
 }  // extern "C"
