@@ -36,14 +36,6 @@ constexpr std::int64_t kHistoryStart = kT0 / 60 - 2880;  // two days of history
 const std::string kRolloutPath = "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout";
 const std::string kAbortPath = kRolloutPath + "/status";
 
-std::optional<std::uint64_t> history(const std::string& selector, std::int64_t minute) {
-  if (selector.find("service=\"checkout\"") == std::string::npos || minute < kHistoryStart) {
-    return std::nullopt;
-  }
-  if (selector.find("5..") != std::string::npos) return minute >= kIncident ? 200 : 0;
-  return 1000;
-}
-
 Json parse(const std::string& s) {
   return harness::parseJson(s);
 }
@@ -77,7 +69,8 @@ class GateFaults : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    prom_ = fakes::FaultyPrometheus::start(history, &error);
+    prom_ =
+        fakes::FaultyPrometheus::start(fakes::checkoutHistory(kHistoryStart, kIncident), &error);
     ASSERT_NE(prom_, nullptr) << error;
     prom_->setSlowDelay(std::chrono::milliseconds(1500));
     api_ = fakes::FakeApiServer::start({}, &error);

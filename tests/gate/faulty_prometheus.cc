@@ -281,4 +281,15 @@ std::uint64_t FaultyPrometheus::answered() const {
   return impl_->answered.load();
 }
 
+FaultyPrometheus::History checkoutHistory(std::int64_t from, std::int64_t incident) {
+  return [from, incident](const std::string& selector,
+                          std::int64_t minute) -> std::optional<std::uint64_t> {
+    if (selector.find("service=\"checkout\"") == std::string::npos || minute < from) {
+      return std::nullopt;
+    }
+    if (selector.find("5..") != std::string::npos) return minute >= incident ? 200 : 0;
+    return 1000;
+  };
+}
+
 }  // namespace slogate::fakes

@@ -74,4 +74,9 @@ class FaultyPrometheus {
   std::unique_ptr<Impl> impl_;
 };
 
+// The checkout service both fault suites serve: 1,000 requests a minute for
+// selectors of service="checkout" from minute `from` on, of which 200 fail
+// (code 5..) from minute `incident` on; nothing for other selectors.
+FaultyPrometheus::History checkoutHistory(std::int64_t from, std::int64_t incident);
+
 }  // namespace slogate::fakes

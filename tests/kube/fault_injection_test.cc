@@ -30,16 +30,6 @@ constexpr std::int64_t kHistoryStart = kT0 / 60 - 2880;
 const std::string kRolloutPath = "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout";
 const std::string kAbortPath = kRolloutPath + "/status";
 
-// 1,000 requests and 1,000 latency observations a minute, all fast; 20% of
-// the requests fail from kIncident on.
-std::optional<std::uint64_t> history(const std::string& selector, std::int64_t minute) {
-  if (selector.find("service=\"checkout\"") == std::string::npos || minute < kHistoryStart) {
-    return std::nullopt;
-  }
-  if (selector.find("5..") != std::string::npos) return minute >= kIncident ? 200 : 0;
-  return 1000;
-}
-
 Json parse(const std::string& s) {
   return harness::parseJson(s);
 }
@@ -77,7 +67,8 @@ class ApiServerFaults : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    prom_ = fakes::FaultyPrometheus::start(history, &error);
+    prom_ =
+        fakes::FaultyPrometheus::start(fakes::checkoutHistory(kHistoryStart, kIncident), &error);
     ASSERT_NE(prom_, nullptr) << error;
     api_ = fakes::FakeApiServer::start({}, &error);
     ASSERT_NE(api_, nullptr) << error;
