@@ -74,6 +74,12 @@ class Json {
   // Compact serialization (numbers as their literal text).
   std::string dump() const;
 
+  // Whether both hold the same JSON value: object members compared by key
+  // whatever their order (a key given twice counts once, its first value, as
+  // operator[] reads it), arrays in order, numbers by their literal text.
+  // O(n log n) in the number of members, whatever their order.
+  bool sameValue(const Json& other) const;
+
  private:
   friend class JsonParser;
   Type type_ = Type::kNull;

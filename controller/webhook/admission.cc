@@ -51,7 +51,7 @@ std::string reviewBody(const std::string& uid, bool allowed, const std::string& 
 }
 
 bool changed(const Json& now, const Json& before, std::string_view field) {
-  return now["spec"][field].dump() != before["spec"][field].dump();
+  return !now["spec"][field].sameValue(before["spec"][field]);
 }
 
 }  // namespace

@@ -22,6 +22,9 @@
 #                work on the machine takes less of their cores) or "chrt -f 10" (diagnostic: how
 #                much of the tail is the scheduler's); recorded in machine.txt
 #   KINDS="peak fixed flood"  the measurements to run; SUMMARY_ONLY=1 re-reads $OUT only
+#   BUSY_POLL=1  the load generator polls instead of sleeping (slogate_loadgen --busy-poll): on
+#                this VM a vCPU that went idle takes up to milliseconds to wake, which would
+#                be counted against the server; BUSY_POLL=0 measures with it
 # Raw results (wrk text, loadgen JSON, server counters, machine conditions) go to $OUT;
 # the summary is printed and written to $OUT/summary.md. Server CPU per request (from
 # /proc/PID/stat) is the figure least disturbed by other work on the machine.
@@ -47,6 +50,7 @@ WAIT_MAX=${WAIT_MAX:-300}
 PRIO=${PRIO:-}
 KINDS=${KINDS:-"peak fixed flood"}
 SUMMARY_ONLY=${SUMMARY_ONLY:-}
+BUSY_POLL=${BUSY_POLL:-1}
 read -r -a prio <<<"$PRIO"
 PIN_SERVER=("${prio[@]}" taskset -c "$SERVER_CPU")
 PIN_LOAD=("${prio[@]}" taskset -c "$LOAD_CPU")
@@ -69,6 +73,7 @@ if [[ -z $SUMMARY_ONLY ]]; then
   echo "build: $(grep -m1 CMAKE_BUILD_TYPE: "$BUILD/CMakeCache.txt" | cut -d= -f2)"
   echo "uptime at start: $(uptime)"
   echo "pinning: server on CPU $SERVER_CPU, load generators on CPU $LOAD_CPU, priority: ${PRIO:-default}"
+  echo "load generator busy-polls: $([[ $BUSY_POLL == 1 ]] && echo yes || echo no)"
   echo "body: $(wc -c <"$OUT/review.json") bytes (tests/fixtures/argo/rollout-canary.yaml, UPDATE with a new image)"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt"
@@ -136,7 +141,8 @@ measure() {
 
 loadgen() {
   "${PIN_LOAD[@]}" "$LOADGEN" --url "$URL/v1/admission" --body "$OUT/review.json" --ca "$CA" --rate "$RATE" \
-    --duration "$DURATION" --warmup "$WARMUP" --connections "$CONNECTIONS" --json "$@"
+    --duration "$DURATION" --warmup "$WARMUP" --connections "$CONNECTIONS" --json \
+    $([[ $BUSY_POLL == 1 ]] && echo --busy-poll) "$@"
 }
 
 has() { [[ " $KINDS " == *" $1 "* ]]; }

@@ -92,6 +92,22 @@ Json withImage(Json rollout, const std::string& image) {
   return rollout;
 }
 
+// The same value with every object's members in reverse order, as another
+// serializer (a client that re-encodes the object) may write it.
+Json reversedMembers(const Json& j) {
+  if (j.isArray()) {
+    Json a = Json::array();
+    for (const Json& v : j.items()) a.push(reversedMembers(v));
+    return a;
+  }
+  if (!j.isObject()) return j;
+  Json o = Json::object();
+  for (auto it = j.members().rbegin(); it != j.members().rend(); ++it) {
+    o.set(it->first, reversedMembers(it->second));
+  }
+  return o;
+}
+
 // A snapshot with one SLO targeting `rollout`, frozen or not, in `mode`.
 std::shared_ptr<const gate::Snapshot> snapshotWith(const std::string& rollout, bool frozen,
                                                    const std::string& mode = "enforce") {
@@ -188,6 +204,18 @@ TEST(Admission, StatusWritesScalingAndMetadataPassUntouched) {
   EXPECT_TRUE(
       h.handler.handle(review("DELETE", "argoproj.io", "v1alpha1", "Rollout", before, &before))
           .allowed);
+  // The same pod template with its keys in another order is no new revision.
+  const Json reordered = reversedMembers(before);
+  ASSERT_NE(reordered["spec"]["template"].dump(), before["spec"]["template"].dump());
+  out =
+      h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", reordered, &before));
+  EXPECT_TRUE(out.allowed);
+  EXPECT_FALSE(out.judged);
+  // ... while a changed image in the reordered template is one.
+  EXPECT_FALSE(h.handler
+                   .handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout",
+                                  reversedMembers(withImage(before, "x:3")), &before))
+                   .allowed);
 }
 
 TEST(Admission, NotFrozenOrNotTargetedIsAllowed) {
