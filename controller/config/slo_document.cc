@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "config/time_zone_loader.h"
 
@@ -24,7 +24,7 @@ using engine::Minutes;
 using engine::SloSpec;
 
 // Errors are one line: control characters from the input are escaped.
-std::string oneLine(std::string s) {
+std::string oneLine(const std::string& s) {
   std::string out;
   out.reserve(s.size());
   for (const char c : s) {
@@ -53,7 +53,7 @@ class Context {
     msg += ": document " + std::to_string(document_);
     if (!id_.empty()) msg += " (" + id_ + ")";
     msg += ": " + field + ": " + what;
-    return invalidArgument(oneLine(std::move(msg)));
+    return invalidArgument(oneLine(msg));
   }
 
  private:
@@ -658,16 +658,18 @@ Result<std::vector<std::shared_ptr<const engine::CompiledSlo>>> parseSloDocument
 
 Result<std::vector<std::shared_ptr<const engine::CompiledSlo>>> loadSloFile(
     const std::string& path) {
-  std::string text;
   if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    const std::string text(std::istreambuf_iterator<char>(std::cin),
+                           std::istreambuf_iterator<char>{});
     return parseSloDocuments(text, "<stdin>");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return invalidArgument(path + ": cannot open: " + std::strerror(errno));
+  if (!in)
+    return invalidArgument(path + ": cannot open: " + std::generic_category().message(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return invalidArgument(path + ": cannot read: " + std::strerror(errno));
+  if (in.bad())
+    return invalidArgument(path + ": cannot read: " + std::generic_category().message(errno));
   return parseSloDocuments(ss.str(), path);
 }
 

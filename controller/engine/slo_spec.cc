@@ -43,17 +43,17 @@ Minutes calendarPeriodStart(const CalendarWindow& calendar, Minutes t) {
   const std::int64_t utc = t * 60;
   const std::int64_t local = utc + zone.offsetAt(utc);
   const std::int64_t day = floorTo(local, kSecondsPerDay) / kSecondsPerDay;
-  std::int64_t firstDay = day;
-  if (calendar.period == CalendarPeriod::kMonth) {
-    std::int64_t year = 0;
-    unsigned month = 0;
-    unsigned dayOfMonth = 0;
-    civilFromDays(day, year, month, dayOfMonth);
-    firstDay = daysFromCivil(year, month, 1);
-  } else {
+  const std::int64_t firstDay = [&] {
+    if (calendar.period == CalendarPeriod::kMonth) {
+      std::int64_t year = 0;
+      unsigned month = 0;
+      unsigned dayOfMonth = 0;
+      civilFromDays(day, year, month, dayOfMonth);
+      return daysFromCivil(year, month, 1);
+    }
     // ISO weeks start on Monday; 1970-01-01 was a Thursday.
-    firstDay = day - ((day + 3) % 7 + 7) % 7;
-  }
+    return day - ((day + 3) % 7 + 7) % 7;
+  }();
   const std::int64_t start = zone.firstInstantAtOrAfter(firstDay * kSecondsPerDay);
   // A zone that repeats a day could put the period's first midnight after t
   // or more than a period back; keep the window within what the rings hold.
