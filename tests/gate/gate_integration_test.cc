@@ -21,21 +21,11 @@ using ::testing::HasSubstr;
 
 constexpr std::int64_t kEnd = 1'793'491'200;  // last sample of the history
 
-Json parse(const std::string& s) {
-  return harness::parseJson(s);
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-  return harness::eventually(pred, limit);
-}
+using harness::eventually;
+constexpr auto& parse = harness::parseJson;
 
 Json rollout(const std::string& podHash) {
-  return parse(
-      R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":"checkout","namespace":"shop"},
-      "spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"app","image":"app:)" +
-      podHash + R"("}]}}},"status":{"currentPodHash":")" + podHash +
-      R"(","stableRS":"rev1","phase":"Progressing","observedGeneration":"2"}})");
+  return harness::checkoutRollout(podHash, R"(,"observedGeneration":"2")");
 }
 
 Json slo(const std::string& mode, const std::string& service = "checkout") {

@@ -1,5 +1,5 @@
 // test_helpers.h — small helpers the integration tests share (header only;
-// for gtest binaries): parseJson() and eventually().
+// for gtest binaries): parseJson(), eventually() and checkoutRollout().
 #pragma once
 
 #include <gtest/gtest.h>
@@ -31,6 +31,18 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
     std::this_thread::sleep_for(poll);
   }
   return pred();
+}
+
+// The Argo Rollout shop/checkout as the gate tests serve it: 3 replicas, one
+// container whose image tag is `podHash`, status.currentPodHash `podHash`,
+// stableRS rev1, phase Progressing; `statusExtra` is appended inside status
+// (e.g. R"(,"observedGeneration":"2")").
+inline Json checkoutRollout(const std::string& podHash, const std::string& statusExtra = "") {
+  return parseJson(
+      R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":"checkout","namespace":"shop"},
+      "spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"app","image":"app:)" +
+      podHash + R"("}]}}},"status":{"currentPodHash":")" + podHash +
+      R"(","stableRS":"rev1","phase":"Progressing")" + statusExtra + "}}");
 }
 
 }  // namespace slogate::harness

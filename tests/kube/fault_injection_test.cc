@@ -30,21 +30,11 @@ constexpr std::int64_t kHistoryStart = kT0 / 60 - 2880;
 const std::string kRolloutPath = "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout";
 const std::string kAbortPath = kRolloutPath + "/status";
 
-Json parse(const std::string& s) {
-  return harness::parseJson(s);
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-  return harness::eventually(pred, limit);
-}
+using harness::eventually;
+constexpr auto& parse = harness::parseJson;
 
 Json rollout(const std::string& podHash) {
-  return parse(
-      R"({"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":"checkout","namespace":"shop"},
-      "spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"app","image":"app:)" +
-      podHash + R"("}]}}},"status":{"currentPodHash":")" + podHash +
-      R"(","stableRS":"rev1","phase":"Progressing"}})");
+  return harness::checkoutRollout(podHash);
 }
 
 Json slo(bool withLatency) {
