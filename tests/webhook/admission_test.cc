@@ -92,6 +92,16 @@ Json withImage(Json rollout, const std::string& image) {
   return rollout;
 }
 
+// `rollout` carrying the override annotation with `reason`.
+Json withOverride(Json rollout, const std::string& reason) {
+  Json meta = rollout["metadata"];
+  Json annotations = Json::object();
+  annotations.set("slogate.dev/override", Json::string(reason));
+  meta.set("annotations", annotations);
+  rollout.set("metadata", meta);
+  return rollout;
+}
+
 // The same value with every object's members in reverse order, as another
 // serializer (a client that re-encodes the object) may write it.
 Json reversedMembers(const Json& j) {
@@ -253,12 +263,7 @@ TEST(Admission, OverrideAnnotationAllowsWithAWarningAndANotice) {
   Harness h;
   h.snapshot = snapshotWith("rollout-canary", true);
   const Json before = fixture("rollout-canary.yaml")[0];
-  Json after = withImage(before, "x:hotfix");
-  Json meta = after["metadata"];
-  Json ann = Json::object();
-  ann.set("slogate.dev/override", Json::string("hotfix for INC-42"));
-  meta.set("annotations", ann);
-  after.set("metadata", meta);
+  const Json after = withOverride(withImage(before, "x:hotfix"), "hotfix for INC-42");
   auto out =
       h.handler.handle(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
   EXPECT_TRUE(out.allowed);
@@ -275,12 +280,7 @@ TEST(Admission, ADryRunOverrideIsNeitherAnEventNorCounted) {
   Harness h;
   h.snapshot = snapshotWith("rollout-canary", true);
   const Json before = fixture("rollout-canary.yaml")[0];
-  Json after = withImage(before, "x:hotfix");
-  Json meta = after["metadata"];
-  Json ann = Json::object();
-  ann.set("slogate.dev/override", Json::string("try it"));
-  meta.set("annotations", ann);
-  after.set("metadata", meta);
+  const Json after = withOverride(withImage(before, "x:hotfix"), "try it");
   Json r = *Json::parse(review("UPDATE", "argoproj.io", "v1alpha1", "Rollout", after, &before));
   Json req = r["request"];
   req.set("dryRun", Json::boolean(true));
