@@ -24,8 +24,14 @@ struct Gate::State {
   std::string lastDecision;      // for Events on change
   std::string frozenSince;       // RFC 3339 while frozen
   Json actions = Json::array();  // status.actions: what we did to Rollouts
-  bool seeded = false;           // frozen state and actions read from status
-  std::string written;           // the status we last wrote (the cache may lag behind it)
+  // The actions this process took itself. The informer's copy of status may
+  // not show them yet (our status write still on its way), so re-reading
+  // status.actions (as a follower, or when the lease flickers) keeps them:
+  // otherwise the next tick could act again on a cached Rollout that does
+  // not show the abort yet, and the next status write would drop the record.
+  std::vector<Json> performed;
+  bool seeded = false;  // frozen state and actions read from status
+  std::string written;  // the status we last wrote (the cache may lag behind it)
 };
 
 namespace {
@@ -34,6 +40,35 @@ std::int64_t systemNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// At most this many records in status.actions (the newest).
+constexpr std::size_t kMaxActions = 20;
+
+bool sameAction(const Json& a, const Json& b) {
+  return a["revision"].text() == b["revision"].text() && a["action"].text() == b["action"].text() &&
+         a["rollout"].text() == b["rollout"].text();
+}
+
+// The newest kMaxActions of `records`.
+Json newest(const std::vector<Json>& records) {
+  Json out = Json::array();
+  const std::size_t from = records.size() > kMaxActions ? records.size() - kMaxActions : 0;
+  for (std::size_t i = from; i < records.size(); ++i) out.push(records[i]);
+  return out;
+}
+
+// status.actions as read from the cache, plus what this process did that the
+// cache does not show yet.
+Json withPerformed(const Json& fromStatus, const std::vector<Json>& performed) {
+  std::vector<Json> all;
+  if (fromStatus.isArray()) all = fromStatus.items();
+  for (const Json& mine : performed) {
+    if (std::none_of(all.begin(), all.end(), [&](const Json& r) { return sameAction(r, mine); })) {
+      all.push_back(mine);
+    }
+  }
+  return newest(all);
 }
 
 std::string nowRfc3339(std::int64_t unix) {
@@ -171,7 +206,7 @@ void Gate::reconcile(const std::string& key) {
   // records there, so that when it takes over it neither drops the leader's
   // action history nor announces the leader's decision again.
   if (!st->seeded || !leading()) {
-    st->actions = status["actions"].isArray() ? status["actions"] : Json::array();
+    st->actions = withPerformed(status["actions"], st->performed);
     st->frozenSince = status["frozenSince"].text();
     st->lastDecision = status["decision"].text();
     st->seeded = true;
@@ -296,12 +331,11 @@ void Gate::act(const std::string& key, const Json& slo, State& st, Decision deci
   record.set("decision", Json::string(engine::decisionName(decision)));
   record.set("action", Json::string(action));
   record.set("time", Json::string(nowRfc3339(now_())));
-  Json actions = Json::array();
-  const auto& old = st.actions.items();
-  for (std::size_t i = old.size() > 19 ? old.size() - 19 : 0; i < old.size(); ++i)
-    actions.push(old[i]);
-  actions.push(record);
-  st.actions = actions;
+  std::vector<Json> actions = st.actions.items();
+  actions.push_back(record);
+  st.actions = newest(actions);
+  st.performed.push_back(record);
+  if (st.performed.size() > kMaxActions) st.performed.erase(st.performed.begin());
   const std::string message = std::string(action == "abort" ? "aborted" : "paused") + " revision " +
                               p.revision + " of Rollout " + spec.target->name + ": SLO " + key +
                               " says " + engine::decisionName(decision) +

@@ -111,6 +111,16 @@ class FaultProcess : public ::testing::Test {
     return l ? (*l)["spec"]["holderIdentity"].text() : "";
   }
 
+  // Each event's instance, time and message, one a line (for failure output).
+  static std::string describe(const std::vector<Json>& events) {
+    std::string out;
+    for (const Json& e : events) {
+      out += e["reportingInstance"].text() + " " + e["firstTimestamp"].text() + " " +
+             e["message"].text() + "\n";
+    }
+    return out;
+  }
+
   std::vector<Json> events(const std::string& reason) const {
     std::vector<Json> out;
     for (const Json& e : api_->list("v1", "Event")) {
@@ -230,9 +240,11 @@ TEST_F(FaultProcess, LeaderKilledTheOtherReplicaTakesOverWithinTheLease) {
   EXPECT_THAT(b.stderrText(), HasSubstr("became the leader"));
 
   std::this_thread::sleep_for(std::chrono::seconds(2 * kTickSeconds));
-  EXPECT_EQ(abortPatches(), 2u);  // rev2 by a, rev3 by b: each once
   const auto aborts = events("SLOGateAbort");
-  ASSERT_EQ(aborts.size(), 2u);
+  EXPECT_EQ(abortPatches(), 2u) << describe(aborts);  // rev2 by a, rev3 by b: each once
+  ASSERT_EQ(aborts.size(), 2u) << describe(aborts) << "replica-a:\n"
+                               << a.stderrText() << "replica-b:\n"
+                               << b.stderrText();
   for (const Json& e : aborts) {
     const bool rev2 = e["message"].text().find("revision rev2") != std::string::npos;
     EXPECT_EQ(e["reportingInstance"].text(), rev2 ? "replica-a" : "replica-b");

@@ -855,6 +855,12 @@ void FakeApiServer::closeWatches() {
 void FakeApiServer::compact() {
   impl_->core().compact();
 }
+void FakeApiServer::holdWatchEvents() {
+  impl_->core().holdWatchEvents();
+}
+void FakeApiServer::releaseWatchEvents() {
+  impl_->core().releaseWatchEvents();
+}
 void FakeApiServer::failNext(int status, int count, const std::string& retryAfter) {
   impl_->core().failNext(status, count, retryAfter);
 }

@@ -164,6 +164,12 @@ class FakeApiServer {
   // ServiceUnavailable, 504 Timeout, ...) and a Retry-After header when
   // `retryAfter` is not empty.
   void failNext(int status, int count, const std::string& retryAfter = "");
+  // A lagging watch cache: from holdWatchEvents() on, open watches get no
+  // events (and no bookmarks) while reads and writes are served as usual;
+  // releaseWatchEvents() sends each watch what it missed, in order. Watches
+  // opened meanwhile start from the current state and then wait too.
+  void holdWatchEvents();
+  void releaseWatchEvents();
   // How often watches that asked allowWatchBookmarks=true get a BOOKMARK
   // event (default 1 s).
   void setBookmarkInterval(std::chrono::milliseconds interval);

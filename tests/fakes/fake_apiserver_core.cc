@@ -971,6 +971,7 @@ void ApiCore::dropWatches() {
 
 void ApiCore::emitBookmarks() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (holdEvents_) return;
   for (Watcher& w : watchers_) {
     if (w.bookmarks) w.sink->send(bookmarkLine(w.filter.type, false));
   }
@@ -1022,7 +1023,27 @@ std::optional<std::string> ApiCore::eventLine(const Watcher& watcher,
 
 void ApiCore::notify(const HistoryEvent& event) {
   for (Watcher& w : watchers_) {
-    if (std::optional<std::string> line = eventLine(w, event)) w.sink->send(std::move(*line));
+    std::optional<std::string> line = eventLine(w, event);
+    if (!line) continue;
+    if (holdEvents_) {
+      w.held.push_back(std::move(*line));
+    } else {
+      w.sink->send(std::move(*line));
+    }
+  }
+}
+
+void ApiCore::holdWatchEvents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  holdEvents_ = true;
+}
+
+void ApiCore::releaseWatchEvents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  holdEvents_ = false;
+  for (Watcher& w : watchers_) {
+    for (std::string& line : w.held) w.sink->send(std::move(line));
+    w.held.clear();
   }
 }
 

@@ -145,8 +145,13 @@ class ApiCore {
   void closeWatches();
   // Unregisters every sink without finishing it (shutdown).
   void dropWatches();
-  // Sends a BOOKMARK to every watch that allowed bookmarks.
+  // Sends a BOOKMARK to every watch that allowed bookmarks (none while
+  // events are held: a bookmark says every earlier event was sent).
   void emitBookmarks();
+  // A lagging watch cache: while held, events are queued per watch instead
+  // of sent; release sends what each watch missed, in order.
+  void holdWatchEvents();
+  void releaseWatchEvents();
 
   Json apply(const Json& object);
   std::optional<Json> get(const std::string& apiVersion, const std::string& kind,
@@ -204,6 +209,7 @@ class ApiCore {
     std::shared_ptr<WatchSink> sink;
     Filter filter;
     bool bookmarks = false;
+    std::vector<std::string> held;  // event lines queued by holdWatchEvents()
   };
 
   // The admission state of the HTTP request being handled: webhook reviews
@@ -283,6 +289,7 @@ class ApiCore {
   std::vector<Objects> objects_;  // indexed like resourceTypes()
   std::deque<HistoryEvent> history_;
   std::int64_t rv_ = 0;
+  bool holdEvents_ = false;
   std::int64_t compactedRv_ = 0;  // events at or below this are forgotten
   std::vector<Watcher> watchers_;
   int failStatus_ = 0;

@@ -795,6 +795,39 @@ TEST_F(FakeApiServerTest, CloseWatchesEndsStreamsCleanly) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
 }
 
+TEST_F(FakeApiServerTest, HeldWatchEventsArriveInOrderAfterTheReadsSawTheWrites) {
+  auto c = connect();
+  const std::string rv = c->get(kRollouts).json["metadata"]["resourceVersion"].text();
+  auto w = connect();
+  ASSERT_EQ(w->openWatch(std::string(kRollouts) + "?watch=1&resourceVersion=" + rv).status, 200);
+  server_->holdWatchEvents();
+  server_->apply(rollout("a"));
+  c->patch(std::string(kRollouts) + "/a", "application/merge-patch+json",
+           R"({"spec":{"replicas":2}})");
+  // Reads see the writes at once; the watch does not, until released.
+  EXPECT_EQ(c->get(std::string(kRollouts) + "/a").json["spec"]["replicas"].asInt(), 2);
+  std::atomic<bool> released{false};
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    released = true;
+    server_->releaseWatchEvents();
+  });
+  const std::vector<Json> events = w->nextEvents(2);
+  const bool afterRelease = released.load();
+  release.join();
+  EXPECT_TRUE(afterRelease) << "an event came through while held";
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["type"].text(), "ADDED");
+  EXPECT_EQ(events[1]["type"].text(), "MODIFIED");
+  EXPECT_EQ(events[1]["object"]["spec"]["replicas"].asInt(), 2);
+  // Live again: the next write is sent at once.
+  c->patch(std::string(kRollouts) + "/a", "application/merge-patch+json",
+           R"({"spec":{"replicas":3}})");
+  const std::vector<Json> live = w->nextEvents(1);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0]["object"]["spec"]["replicas"].asInt(), 3);
+}
+
 TEST_F(FakeApiServerTest, InjectedFailuresThenSuccess) {
   server_->failNext(429, 2, "1");
   auto c = connect();

@@ -203,6 +203,38 @@ TEST_F(ApiServerFaults, RestartsErrorsAndThrottlingLoseNoUpdateAndAbortOncePerRe
   gate->stop();
 }
 
+// The watch lags (the informers keep showing rev2 running and no action
+// recorded) while the leader's lease flickers (renewals fail past
+// renewDeadline, then succeed): re-reading status.actions from the stale
+// cache while not leading must not forget the abort the gate just made, or
+// it aborts rev2 again once it leads again and drops the record from status.
+TEST_F(ApiServerFaults, ALeaseThatFlickersWhileTheWatchLagsDoesNotActTwice) {
+  api_->apply(rollout("rev2"));
+  api_->apply(slo(false));
+  kube::LeaderOptions lo;
+  lo.identity = "replica-a";
+  lo.leaseDuration = std::chrono::milliseconds(1500);
+  lo.renewDeadline = std::chrono::milliseconds(1000);
+  lo.retryPeriod = std::chrono::milliseconds(100);
+  kube::LeaderElector elector(*kube_, lo);
+  auto gate = startGate("replica-a", &elector);  // follows until the elector starts
+  ASSERT_TRUE(eventually([&] { return gate->ready(); }));
+  api_->holdWatchEvents();
+  elector.start();
+  ASSERT_TRUE(eventually([&] { return aborted("rev2") && actions().size() == 1; }));
+  api_->failNext(500, 20);
+  ASSERT_TRUE(eventually([&] { return !elector.isLeader(); })) << "the lease must flicker";
+  ASSERT_TRUE(eventually([&] { return elector.isLeader(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // ticks on the stale cache
+  api_->releaseWatchEvents();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(patches(kAbortPath, 200), 1u);
+  EXPECT_THAT(actions(), ElementsAre("rev2:abort"));
+  EXPECT_EQ(events("SLOGateAbort").size(), 1u);
+  gate->stop();
+  elector.stop();
+}
+
 // A follower that started before the leader wrote anything takes over: it
 // must carry on the leader's record (status.actions, the decision it
 // announced) — not drop the history or announce the decision again.
@@ -210,8 +242,11 @@ TEST_F(ApiServerFaults, LeaderHandoverKeepsTheActionHistoryAndAnnouncesNothingTw
   api_->apply(rollout("rev2"));
   api_->apply(slo(false));
   kube::LeaderOptions lo;
-  lo.leaseDuration = std::chrono::milliseconds(1500);
-  lo.renewDeadline = std::chrono::milliseconds(1000);
+  // a releases its lease when it steps down, so b takes over within a retry
+  // period whatever these are; they are long so that a slow machine (TSan)
+  // cannot make a miss renewals and hand over early.
+  lo.leaseDuration = std::chrono::milliseconds(6000);
+  lo.renewDeadline = std::chrono::milliseconds(4000);
   lo.retryPeriod = std::chrono::milliseconds(100);
   kube::LeaderOptions la = lo, lb = lo;
   la.identity = "replica-a";

@@ -775,6 +775,83 @@ TEST_F(HttpServerTest, ManyClientsOnManyThreads) {
   EXPECT_EQ(server->connections(), 8u);
 }
 
+// Issue 7's flood, as a behaviour (the latency under it is measured by
+// `make bench-webhook`): one server thread, two attackers opening fresh TLS
+// connections as fast as they can, one sending malformed requests, one
+// declaring a body over the limit; each reads its answer and hangs up. A
+// client on a keep-alive connection sends its valid requests while the flood
+// runs: every one is answered, in full and in order, every attack gets its
+// 400 or 413, and the server counts exactly that.
+TEST_F(HttpServerTest, ValidRequestsAreAnsweredThroughAMalformedAndOversizeFlood) {
+  testing::TestPki pki(dir_);
+  ServerOptions o = tlsOptions(pki.issue("server", 1002));
+  o.threads = 1;
+  o.maxBodyBytes = std::size_t{64} * 1024;
+  auto server = startServer(o);
+  ASSERT_NE(server, nullptr);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> malformed400{0};
+  std::atomic<int> oversize413{0};
+  std::atomic<int> unexpected{0};
+  const auto attacker = [&](bool oversize) {
+    const std::string request =
+        oversize ? "POST /v1/admission HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n{" +
+                       std::string(std::size_t{16} * 1024, 'x')
+                 : "POST /v1/admission HTTP/1.1\r\nHost x\r\n\r\n";
+    while (!stop.load()) {
+      auto conn = Conn::tls(server->port(), {.caFile = pki.caFile()});
+      auto resp = conn ? conn->roundTrip(request) : std::nullopt;
+      if (resp && resp->status == (oversize ? 413 : 400) && resp->header("Connection") == "close") {
+        ++(oversize ? oversize413 : malformed400);
+      } else {
+        ++unexpected;
+      }
+    }
+  };
+  std::thread malformedFlood(attacker, false);
+  std::thread oversizeFlood(attacker, true);
+  // The valid requests start once both attacks are under way.
+  const bool flooding =
+      eventually([&] { return malformed400.load() >= 5 && oversize413.load() >= 5; }, 20000ms);
+
+  // At least 200 valid requests, and on until 20 more attacks were answered
+  // meanwhile (bounded: the attackers could starve).
+  const auto attacks = [&] { return malformed400.load() + oversize413.load(); };
+  const int attacksBefore = attacks();
+  int sent = 0;
+  int answered = 0;
+  if (auto conn = Conn::tls(server->port(), {.caFile = pki.caFile()})) {
+    const std::string body = admissionBody();
+    while (sent < 200 || (attacks() < attacksBefore + 20 && sent < 20000)) {
+      const std::string query = "i=" + std::to_string(sent++);
+      auto resp = conn->roundTrip(post("/v1/admission?" + query, body));
+      if (!resp || resp->status != 200) break;
+      auto echoed = Json::parse(resp->body);
+      if (!echoed || (*echoed)["query"].text() != query ||
+          (*echoed)["bodyBytes"].text() != std::to_string(body.size())) {
+        break;
+      }
+      ++answered;
+    }
+  }
+  const int attacksDuring = attacks() - attacksBefore;
+  stop = true;
+  malformedFlood.join();
+  oversizeFlood.join();
+
+  EXPECT_TRUE(flooding);
+  EXPECT_GE(sent, 200);
+  EXPECT_EQ(answered, sent);
+  EXPECT_GE(attacksDuring, 20);
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(server->requests(), static_cast<std::uint64_t>(answered));
+  EXPECT_TRUE(eventually([&] {
+    return server->rejected() ==
+           static_cast<std::uint64_t>(malformed400.load() + oversize413.load());
+  }));
+}
+
 TEST_F(HttpServerTest, StartErrorsNameTheFileOrAddress) {
   ServerOptions o = plainOptions();
   o.certFile = dir_ + "/missing.crt";
