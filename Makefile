@@ -97,6 +97,7 @@ integration: build
 
 bench: build
 	$(BUILD)/tests/bench/engine_bench
+	$(BUILD)/tests/bench/kube_bench
 
 # Cold start and Prometheus CPU against Sloth-style rules (about 6 minutes).
 bench-prometheus: build

@@ -202,9 +202,14 @@ Status KubeClient::watch(const ResourceRef& r, const std::string& ns, const Watc
       errorBody.append(data.substr(0, 4096 - std::min<std::size_t>(errorBody.size(), 4096)));
       return true;
     }
+    // `pending` holds no newline yet: only the new bytes are searched, so an
+    // event that arrives in many small pieces costs its length, not its
+    // length squared.
+    std::size_t from = pending.size();
     pending.append(data);
     std::size_t start = 0;
-    for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+    for (std::size_t nl; (nl = pending.find('\n', from)) != std::string::npos;
+         start = from = nl + 1) {
       const std::string_view line(pending.data() + start, nl - start);
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
       auto j = Json::parse(line);
