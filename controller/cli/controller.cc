@@ -268,6 +268,7 @@ int runController(const std::vector<std::string>& args, std::ostream& out, std::
   so.listen = cfg->server.listen;
   so.certFile = cfg->server.certFile;
   so.keyFile = cfg->server.keyFile;
+  so.idlePoll = std::chrono::microseconds(cfg->server.idlePollMicroseconds);
   so.log = [&err](const std::string& line) { err << "slogate controller: " << line << "\n"; };
   if (so.certFile.empty()) {
     err << "slogate controller: no server.certFile: serving plain HTTP on " << so.listen

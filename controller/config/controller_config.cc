@@ -224,7 +224,9 @@ Result<ControllerConfig> parseControllerConfig(const std::string& text, const st
       }
     }
     if (const YAML::Node s = root["server"]; s.IsDefined()) {
-      if (!(st = checkKeys(file, s, "server", {"listen", "certFile", "keyFile", "metricsListen"}))
+      if (!(st = checkKeys(
+                file, s, "server",
+                {"listen", "certFile", "keyFile", "metricsListen", "idlePollMicroseconds"}))
                .isOk())
         return st;
       if (!(st = str(file, s["listen"], "server.listen", c.server.listen)).isOk()) return st;
@@ -233,6 +235,15 @@ Result<ControllerConfig> parseControllerConfig(const std::string& text, const st
       if (!(st = str(file, s["metricsListen"], "server.metricsListen", c.server.metricsListen))
                .isOk())
         return st;
+      if (const YAML::Node poll = s["idlePollMicroseconds"]; poll.IsDefined()) {
+        const std::string v = poll.IsScalar() ? poll.Scalar() : "";
+        if (v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(v) > 1'000'000) {
+          return fail(file, poll, "server.idlePollMicroseconds",
+                      "\"" + v + "\" is not a whole number from 0 to 1000000");
+        }
+        c.server.idlePollMicroseconds = std::stoi(v);
+      }
     }
   } catch (const YAML::Exception& e) {
     return invalidArgument(file + ": cannot be read: " + e.what());

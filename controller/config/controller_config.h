@@ -19,7 +19,9 @@
 //   leaderElection: {enabled: true, namespace: slogate, name: slogate, identity: "",
 //                    leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
 //   server: {listen: "0.0.0.0:8443", certFile: /tls/tls.crt, keyFile: /tls/tls.key,
-//            metricsListen: "0.0.0.0:9090"}
+//            metricsListen: "0.0.0.0:9090",
+//            idlePollMicroseconds: 0}  # > 0: the webhook thread polls this long before
+//                                      # sleeping (net::ServerOptions::idlePoll)
 //
 // Unknown fields are errors; every error is one line "FILE:LINE: field: what".
 //
@@ -68,6 +70,7 @@ struct ControllerConfig {
     std::string certFile;
     std::string keyFile;
     std::string metricsListen = "0.0.0.0:9090";
+    int idlePollMicroseconds = 0;  // 0..1,000,000
   } server;
 };
 

@@ -89,6 +89,12 @@ struct ServerOptions {
   std::chrono::milliseconds writeTimeout{10'000};       // one whole response
   std::chrono::milliseconds idleTimeout{60'000};        // between keep-alive requests
   int threads = 1;                                      // I/O threads (strand per connection)
+  // Before an I/O thread sleeps in epoll it keeps polling for this long after
+  // its last event (0 = sleep at once). Spends CPU for latency: on a VM the
+  // host may take a millisecond or more to run a vCPU that went idle, which a
+  // thread that never sleeps between requests does not wait for. At or above
+  // the gap between requests the thread never sleeps: one core busy.
+  std::chrono::microseconds idlePoll{0};
   std::chrono::milliseconds certReloadInterval{1'000};  // poll period; <= 0 = never reload
   // Receives one line per notable event (cert reloaded or rejected, handler
   // threw, accept failed); empty = stderr. Called from server threads.

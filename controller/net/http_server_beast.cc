@@ -664,6 +664,30 @@ struct HttpServer::Impl {
   }
 };
 
+namespace {
+
+// io_context::run, but an idle thread first polls (epoll with a zero timeout)
+// for `idlePoll` after the last handler it ran, and only then blocks.
+void runIo(asio::io_context& io, std::chrono::microseconds idlePoll) {
+  if (idlePoll.count() <= 0) {
+    io.run();
+    return;
+  }
+  while (!io.stopped()) {
+    auto until = SteadyClock::now() + idlePoll;
+    while (!io.stopped()) {
+      if (io.poll() > 0) {
+        until = SteadyClock::now() + idlePoll;
+      } else if (SteadyClock::now() >= until) {
+        break;
+      }
+    }
+    if (io.run_one() == 0) return;  // stopped, or out of work
+  }
+}
+
+}  // namespace
+
 std::string ServerRequest::header(std::string_view name) const {
   return findHeader(headers, name);
 }
@@ -720,7 +744,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const ServerOptions& optio
     impl->threads.emplace_back([io = impl->io.get(), shared = impl->shared] {
       for (;;) {  // an exception escaping a completion handler must not end the thread
         try {
-          io->run();
+          runIo(*io, shared->options.idlePoll);
           return;
         } catch (const std::exception& e) {
           shared->log(std::string("I/O thread: ") + e.what());

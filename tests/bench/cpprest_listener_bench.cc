@@ -9,6 +9,7 @@
 //
 //   build/tests/bench/cpprest_listener_bench [--impl cpprest|beast] [--port N] [--threads 1]
 //       [--dir DIR] [--slos 100] [--max-body-bytes 1048576] [--max-header-bytes 16384]
+//       [--idle-poll-us 0]   (beast only: net::ServerOptions::idlePoll)
 //   build/tests/bench/cpprest_listener_bench --write-body FILE [--fixture YAML]
 //
 // Serving: generates a throwaway CA and an ECDSA P-256 server certificate in
@@ -87,6 +88,7 @@
 #include "bench/latency_histogram.h"
 #include "config/slo_document.h"
 #include "engine/evaluate.h"
+#include "harness/yaml_json.h"
 #include "metrics/metrics.h"
 #include "net/http_server.h"
 #include "net/test_pki.h"
@@ -111,34 +113,13 @@ int usage() {
   std::fprintf(stderr,
                "usage: cpprest_listener_bench [--impl cpprest|beast] [--port N] [--threads N] "
                "[--dir DIR]\n"
-               "           [--slos N] [--max-body-bytes N] [--max-header-bytes N]\n"
+               "           [--slos N] [--max-body-bytes N] [--max-header-bytes N] "
+               "[--idle-poll-us N]\n"
                "       cpprest_listener_bench --write-body FILE [--fixture YAML]\n");
   return 2;
 }
 
 // ------------------------------------------------------------ the request body
-
-// YAML → Json as the API server serializes an object (numbers and booleans as
-// such, everything else strings).
-Json toJson(const YAML::Node& n) {
-  if (n.IsMap()) {
-    Json o = Json::object();
-    for (const auto& kv : n) o.set(kv.first.Scalar(), toJson(kv.second));
-    return o;
-  }
-  if (n.IsSequence()) {
-    Json a = Json::array();
-    for (const auto& v : n) a.push(toJson(v));
-    return a;
-  }
-  if (n.IsNull()) return Json::object();  // "pause: {}"
-  const std::string s = n.Scalar();
-  if (n.Tag() != "!" && (s == "true" || s == "false")) return Json::boolean(s == "true");
-  if (n.Tag() != "!" && !s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
-    return Json::number(s);
-  }
-  return Json::string(s);
-}
 
 Json withMetadata(Json object, const std::string& resourceVersion) {
   Json meta = object["metadata"];
@@ -167,10 +148,10 @@ int writeBody(const std::string& fixture, const std::string& file) {
     std::fprintf(stderr, "cpprest_listener_bench: %s: %s\n", fixture.c_str(), e.what());
     return 1;
   }
-  const Json old = withMetadata(toJson(doc), "123456");
+  const Json old = withMetadata(harness::yamlToJson(doc), "123456");
   YAML::Node changed = YAML::Clone(doc);
   changed["spec"]["template"]["spec"]["containers"][0]["image"] = "argoproj/rollouts-demo:yellow";
-  const Json object = withMetadata(toJson(changed), "123456");
+  const Json object = withMetadata(harness::yamlToJson(changed), "123456");
 
   Json req = Json::object();
   req.set("uid", Json::string("705ab4f5-6393-11e8-b7cc-42010a800002"));
@@ -535,6 +516,7 @@ int main(int argc, char** argv) {
   int port = 0;
   int threads = 1;
   int slos = 100;
+  long idlePollUs = 0;
   std::string dir;
   std::string bodyFile;
   std::string fixture =
@@ -558,6 +540,8 @@ int main(int argc, char** argv) {
       limits.maxBodyBytes = std::strtoull(value.c_str(), nullptr, 10);
     } else if (arg == "--max-header-bytes") {
       limits.maxHeaderBytes = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (arg == "--idle-poll-us") {
+      idlePollUs = std::max(0L, std::atol(value.c_str()));
     } else if (arg == "--write-body") {
       bodyFile = value;
     } else if (arg == "--fixture") {
@@ -605,6 +589,7 @@ int main(int argc, char** argv) {
     options.keyFile = keyFile;
     options.maxBodyBytes = limits.maxBodyBytes;
     options.maxHeaderBytes = limits.maxHeaderBytes;
+    options.idlePoll = std::chrono::microseconds(idlePollUs);
     auto server = net::HttpServer::start(
         options, [&bench](const net::ServerRequest& r) { return bench.handle(r); });
     if (!server) {

@@ -25,6 +25,8 @@
 #   BUSY_POLL=1  the load generator polls instead of sleeping (slogate_loadgen --busy-poll): on
 #                this VM a vCPU that went idle takes up to milliseconds to wake, which would
 #                be counted against the server; BUSY_POLL=0 measures with it
+#   IDLE_POLL_US=0  the Beast server's idle polling (--idle-poll-us; config
+#                server.idlePollMicroseconds): its thread polls this long before sleeping
 # Raw results (wrk text, loadgen JSON, server counters, machine conditions) go to $OUT;
 # the summary is printed and written to $OUT/summary.md. Server CPU per request (from
 # /proc/PID/stat) is the figure least disturbed by other work on the machine.
@@ -51,6 +53,7 @@ PRIO=${PRIO:-}
 KINDS=${KINDS:-"peak fixed flood"}
 SUMMARY_ONLY=${SUMMARY_ONLY:-}
 BUSY_POLL=${BUSY_POLL:-1}
+IDLE_POLL_US=${IDLE_POLL_US:-0}
 read -r -a prio <<<"$PRIO"
 PIN_SERVER=("${prio[@]}" taskset -c "$SERVER_CPU")
 PIN_LOAD=("${prio[@]}" taskset -c "$LOAD_CPU")
@@ -74,6 +77,7 @@ if [[ -z $SUMMARY_ONLY ]]; then
   echo "uptime at start: $(uptime)"
   echo "pinning: server on CPU $SERVER_CPU, load generators on CPU $LOAD_CPU, priority: ${PRIO:-default}"
   echo "load generator busy-polls: $([[ $BUSY_POLL == 1 ]] && echo yes || echo no)"
+  echo "Beast server idle polling: ${IDLE_POLL_US} µs"
   echo "body: $(wc -c <"$OUT/review.json") bytes (tests/fixtures/argo/rollout-canary.yaml, UPDATE with a new image)"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt"
@@ -97,7 +101,9 @@ trap stop_server EXIT INT TERM
 start_server() {
   local impl=$1 log=$2
   : >"$log"
-  "${PIN_SERVER[@]}" "$BENCH" --impl "$impl" --threads 1 --dir "$OUT/pki-$impl" >"$log" 2>&1 &
+  local extra=()
+  [[ $impl == beast ]] && extra=(--idle-poll-us "$IDLE_POLL_US")
+  "${PIN_SERVER[@]}" "$BENCH" --impl "$impl" --threads 1 --dir "$OUT/pki-$impl" "${extra[@]}" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do
     [[ $(wc -l <"$log") -ge 2 ]] && break

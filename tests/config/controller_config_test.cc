@@ -27,7 +27,8 @@ staleData: 15m
 workers: 8
 leaderElection: {enabled: false, namespace: slogate, name: gate, identity: me,
                  leaseDuration: 20s, renewDeadline: 15s, retryPeriod: 3s}
-server: {listen: "0.0.0.0:9443", certFile: /c, keyFile: /k, metricsListen: ":9091"}
+server: {listen: "0.0.0.0:9443", certFile: /c, keyFile: /k, metricsListen: ":9091",
+         idlePollMicroseconds: 1000}
 )",
                                  "c.yaml");
   ASSERT_TRUE(c.ok()) << c.status().message();
@@ -43,6 +44,7 @@ server: {listen: "0.0.0.0:9443", certFile: /c, keyFile: /k, metricsListen: ":909
   EXPECT_FALSE(c->leaderElection.enabled);
   EXPECT_EQ(c->leaderElection.leaseSeconds, 20);
   EXPECT_EQ(c->server.listen, "0.0.0.0:9443");
+  EXPECT_EQ(c->server.idlePollMicroseconds, 1000);
 }
 
 TEST(ControllerConfig, ErrorsNameFileLineAndField) {
@@ -55,6 +57,10 @@ TEST(ControllerConfig, ErrorsNameFileLineAndField) {
       {"prometheus: {url: p:9090}\n", "c.yaml:1: prometheus.url: \"p:9090\" is not an http"},
       {"tick: 15s\n", "prometheus.url: required"},
       {"prometheus: {url: http://p}\nworkers: 0\n", "workers: \"0\" is not a whole number"},
+      {"prometheus: {url: http://p}\nserver: {idlePollMicroseconds: 1ms}\n",
+       "c.yaml:2: server.idlePollMicroseconds: \"1ms\" is not a whole number from 0 to 1000000"},
+      {"prometheus: {url: http://p}\nserver: {idlePollMicroseconds: 1000001}\n",
+       "server.idlePollMicroseconds: \"1000001\" is not a whole number"},
       {"prometheus: {url: http://p}\nleaderElection: {leaseDuration: 5s}\n",
        "retryPeriod < renewDeadline < leaseDuration"},
       {"prometheus: {url: http://p, insecureSkipVerify: yes}\n",

@@ -153,6 +153,7 @@ config:
     insecureSkipVerify: true
   tick: 30s
   workers: 8
+  server: {idlePollMicroseconds: 800}
 imagePullSecrets: [{name: regcred}]
 podAnnotations: {example.com/team: sre}
 podLabels: {team: sre}
@@ -462,6 +463,8 @@ TEST(HelmConfig, ConfigMapIsAValidControllerConfig) {
     EXPECT_EQ(cfg->workers, path(values, "workers").integer);
     EXPECT_EQ(cfg->server.listen, "0.0.0.0:8443");
     EXPECT_EQ(cfg->server.metricsListen, "0.0.0.0:9090");
+    EXPECT_EQ(cfg->server.idlePollMicroseconds,
+              path(values, "server.idlePollMicroseconds").integer);
     EXPECT_EQ(cfg->server.certFile, "/tls/tls.crt");
     EXPECT_EQ(cfg->server.keyFile, "/tls/tls.key");
 

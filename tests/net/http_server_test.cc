@@ -750,6 +750,49 @@ TEST_F(HttpServerTest, StopClosesWhatOutlivesTheGrace) {
   EXPECT_TRUE(dribble->waitClosed(1000ms));
 }
 
+// ServerOptions::idlePoll: threads that poll instead of sleeping still serve
+// TLS keep-alive requests on several threads, still run timers (a mute client
+// is dropped at its read timeout) and still stop at once, not when their
+// polling window (30 s here) would have ended.
+TEST_F(HttpServerTest, IdlePollingThreadsServeRunTimersAndStopAtOnce) {
+  testing::TestPki pki(dir_);
+  ServerOptions o = tlsOptions(pki.issue("server", 1001));
+  o.threads = 2;
+  o.idlePoll = 30s;
+  o.readTimeout = 300ms;
+  auto server = startServer(o);
+  ASSERT_NE(server, nullptr);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  clients.reserve(3);
+  for (int c = 0; c < 3; ++c) {
+    clients.emplace_back([&] {
+      auto conn = Conn::tls(server->port(), {.caFile = pki.caFile()});
+      if (!conn) return;
+      for (int i = 0; i < 20; ++i) {
+        auto resp = conn->roundTrip(post("/v1/admission", admissionBody()));
+        if (resp && resp->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok, 60);
+  EXPECT_EQ(server->requests(), 60u);
+  EXPECT_EQ(server->connections(), 3u);
+
+  auto mute = Conn::plain(server->port());
+  ASSERT_NE(mute, nullptr);
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(mute->waitClosed(5000ms));
+  EXPECT_GE(since(t0), 250ms);
+  EXPECT_LT(since(t0), 4000ms);
+
+  const auto t1 = Clock::now();
+  server->stop(1000ms);
+  EXPECT_LT(since(t1), 10s);
+  EXPECT_EQ(Conn::plain(server->port()), nullptr);
+}
+
 TEST_F(HttpServerTest, ManyClientsOnManyThreads) {
   testing::TestPki pki(dir_);
   ServerOptions o = tlsOptions(pki.issue("server", 1001));

@@ -4,46 +4,23 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include <fstream>
 
 #include "base/json.h"
 #include "config/slo_document.h"
 #include "engine/evaluate.h"
+#include "harness/yaml_json.h"
 
 namespace slogate::webhook {
 namespace {
 
 using ::testing::HasSubstr;
 
-// YAML → Json the way the API server would serialize it (numbers and
-// booleans as such, everything else strings).
-Json toJson(const YAML::Node& n) {
-  if (n.IsMap()) {
-    Json o = Json::object();
-    for (const auto& kv : n) o.set(kv.first.Scalar(), toJson(kv.second));
-    return o;
-  }
-  if (n.IsSequence()) {
-    Json a = Json::array();
-    for (const auto& v : n) a.push(toJson(v));
-    return a;
-  }
-  if (n.IsNull()) return Json();
-  const std::string s = n.Scalar();
-  if (n.Tag() != "!" && (s == "true" || s == "false")) return Json::boolean(s == "true");
-  if (n.Tag() != "!" && !s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
-    return Json::number(s);
-  }
-  return Json::string(s);
-}
-
 std::vector<Json> fixture(const std::string& name) {
   std::vector<Json> out;
-  for (const auto& doc :
-       YAML::LoadAllFromFile(std::string(SLOGATE_SOURCE_DIR) + "/tests/fixtures/argo/" + name)) {
-    Json j = toJson(doc);
+  for (Json j :
+       harness::yamlFileToJson(std::string(SLOGATE_SOURCE_DIR) + "/tests/fixtures/argo/" + name)) {
     Json meta = j["metadata"];
     meta.set("namespace", Json::string("shop"));
     j.set("metadata", meta);
