@@ -569,8 +569,12 @@ struct HttpServer::Impl {
   }
 
   void doAccept() {
-    acceptor->async_accept(asio::make_strand(*io),
-                           beast::bind_front_handler(&Impl::onAccept, this));
+    // A connection's handlers must not run at once: with one I/O thread they
+    // cannot, and a strand would only add a lock and a queue to every one.
+    const asio::any_io_executor ex = shared->options.threads == 1
+                                         ? asio::any_io_executor(io->get_executor())
+                                         : asio::any_io_executor(asio::make_strand(*io));
+    acceptor->async_accept(ex, beast::bind_front_handler(&Impl::onAccept, this));
   }
 
   void onAccept(ErrorCode ec, tcp::socket socket) {
