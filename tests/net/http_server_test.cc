@@ -311,6 +311,26 @@ ServerResponse echo(const ServerRequest& req) {
   return ServerResponse{.status = 200, .headers = {{"X-Served-By", "slogate"}}, .body = w.take()};
 }
 
+// `clients` threads, each on its own TLS keep-alive connection, each POSTing
+// `each` admission bodies; returns how many were answered 200.
+int keepAliveClients(int port, const std::string& caFile, int clients, int each) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(clients));
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&] {
+      auto conn = Conn::tls(port, {.caFile = caFile});
+      if (!conn) return;
+      for (int i = 0; i < each; ++i) {
+        auto resp = conn->roundTrip(post("/v1/admission", admissionBody()));
+        if (resp && resp->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return ok.load();
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::makeTempDir(); }
@@ -762,21 +782,7 @@ TEST_F(HttpServerTest, IdlePollingThreadsServeRunTimersAndStopAtOnce) {
   o.readTimeout = 300ms;
   auto server = startServer(o);
   ASSERT_NE(server, nullptr);
-  std::atomic<int> ok{0};
-  std::vector<std::thread> clients;
-  clients.reserve(3);
-  for (int c = 0; c < 3; ++c) {
-    clients.emplace_back([&] {
-      auto conn = Conn::tls(server->port(), {.caFile = pki.caFile()});
-      if (!conn) return;
-      for (int i = 0; i < 20; ++i) {
-        auto resp = conn->roundTrip(post("/v1/admission", admissionBody()));
-        if (resp && resp->status == 200) ++ok;
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(ok, 60);
+  EXPECT_EQ(keepAliveClients(server->port(), pki.caFile(), 3, 20), 60);
   EXPECT_EQ(server->requests(), 60u);
   EXPECT_EQ(server->connections(), 3u);
 
@@ -799,21 +805,7 @@ TEST_F(HttpServerTest, ManyClientsOnManyThreads) {
   o.threads = 4;
   auto server = startServer(o);
   ASSERT_NE(server, nullptr);
-  std::atomic<int> ok{0};
-  std::vector<std::thread> clients;
-  clients.reserve(8);
-  for (int c = 0; c < 8; ++c) {
-    clients.emplace_back([&] {
-      auto conn = Conn::tls(server->port(), {.caFile = pki.caFile()});
-      if (!conn) return;
-      for (int i = 0; i < 25; ++i) {
-        auto resp = conn->roundTrip(post("/v1/admission", admissionBody()));
-        if (resp && resp->status == 200) ++ok;
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(ok, 200);
+  EXPECT_EQ(keepAliveClients(server->port(), pki.caFile(), 8, 25), 200);
   EXPECT_EQ(server->requests(), 200u);
   EXPECT_EQ(server->connections(), 8u);
 }
