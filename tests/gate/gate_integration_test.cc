@@ -146,8 +146,10 @@ TEST_F(GateEndToEnd, FastBurnAbortsTheRolloutOncePerRevisionAcrossRestarts) {
   EXPECT_EQ(events("SLOGateAbort")[0]["involvedObject"]["kind"].text(), "Rollout");
   EXPECT_THAT(events("SLOGateAbort")[0]["message"].text(), HasSubstr("aborted revision rev2"));
   EXPECT_EQ(events("DecisionChanged").size(), 1u);
-  // The snapshot serves the same verdict.
-  const SloEntry* e = gate->snapshot()->find("shop", "checkout");
+  // The snapshot serves the same verdict. Held while read: the gate publishes
+  // new snapshots all the time, and an entry lives only as long as one holds it.
+  const auto snapshot = gate->snapshot();
+  const SloEntry* e = snapshot->find("shop", "checkout");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->verdict->decision, engine::Decision::kRollback);
 
