@@ -88,7 +88,7 @@ struct ServerOptions {
   std::chrono::milliseconds readTimeout{10'000};        // handshake / one whole request
   std::chrono::milliseconds writeTimeout{10'000};       // one whole response
   std::chrono::milliseconds idleTimeout{60'000};        // between keep-alive requests
-  int threads = 1;                                      // I/O threads (strand per connection)
+  int threads = 1;                                      // I/O threads (> 1: strand per connection)
   // Before an I/O thread sleeps in epoll it keeps polling for this long after
   // its last event (0 = sleep at once). Spends CPU for latency: on a VM the
   // host may take a millisecond or more to run a vCPU that went idle, which a

@@ -1,7 +1,8 @@
 // HttpServer over Boost.Beast, Asio and OpenSSL: the only file that includes
 // them for serving. One acceptor on its own strand; one Session per
 // connection (a shared_ptr kept alive by its pending operation) on its own
-// strand, so io_context threads never touch one connection at once.
+// strand (with one I/O thread: on the io_context itself), so io_context
+// threads never touch one connection at once.
 //
 // A session's life: [TLS handshake] -> wait for a request's first bytes (the
 // only state stop() may cut short) -> read header (+100 Continue) and body ->
@@ -532,7 +533,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::shared_ptr<ssl::context> tls_;     // the context stream_ was made with (TLS only)
   std::string remote_;                    // peer "ip:port"
   Stream stream_;                         // tcp_stream or ssl_stream over it
-  const asio::any_io_executor executor_;  // the connection's strand
+  const asio::any_io_executor executor_;  // the connection's strand (one thread: the io_context)
   std::uint64_t id_ = 0;                  // key in Shared::sessions
   State state_ = State::kNew;
   SteadyClock::time_point readDeadline_;                           // for the request being read
