@@ -53,6 +53,22 @@ Status boolean(const std::string& file, const YAML::Node& n, const std::string& 
   return Status::ok();
 }
 
+// A plain decimal integer in [min, max]; absent leaves `out` as it is.
+Status wholeNumber(const std::string& file, const YAML::Node& n, const std::string& field, int min,
+                   int max, int& out) {
+  if (!n.IsDefined()) return Status::ok();
+  const std::string v = n.IsScalar() ? n.Scalar() : "";
+  const bool digits =
+      !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoi(v) < min || std::stoi(v) > max) {
+    return fail(file, n, field,
+                "\"" + v + "\" is not a whole number from " + std::to_string(min) + " to " +
+                    std::to_string(max));
+  }
+  out = std::stoi(v);
+  return Status::ok();
+}
+
 Status seconds(const std::string& file, const YAML::Node& n, const std::string& field, int& out) {
   if (!n.IsDefined()) return Status::ok();
   if (!n.IsScalar()) return fail(file, n, field, "must be a duration such as 15s");
@@ -185,14 +201,7 @@ Result<ControllerConfig> parseControllerConfig(const std::string& text, const st
              .isOk())
       return st;
     if (!(st = seconds(file, root["staleData"], "staleData", c.staleDataSeconds)).isOk()) return st;
-    if (const YAML::Node w = root["workers"]; w.IsDefined()) {
-      const std::string v = w.IsScalar() ? w.Scalar() : "";
-      if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoi(v) == 0) {
-        return fail(file, w, "workers", "\"" + v + "\" is not a whole number from 1 to 999");
-      }
-      c.workers = std::stoi(v);
-    }
+    if (!(st = wholeNumber(file, root["workers"], "workers", 1, 999, c.workers)).isOk()) return st;
     if (const YAML::Node l = root["leaderElection"]; l.IsDefined()) {
       if (!(st = checkKeys(file, l, "leaderElection",
                            {"enabled", "namespace", "name", "identity", "leaseDuration",
@@ -235,15 +244,10 @@ Result<ControllerConfig> parseControllerConfig(const std::string& text, const st
       if (!(st = str(file, s["metricsListen"], "server.metricsListen", c.server.metricsListen))
                .isOk())
         return st;
-      if (const YAML::Node poll = s["idlePollMicroseconds"]; poll.IsDefined()) {
-        const std::string v = poll.IsScalar() ? poll.Scalar() : "";
-        if (v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoi(v) > 1'000'000) {
-          return fail(file, poll, "server.idlePollMicroseconds",
-                      "\"" + v + "\" is not a whole number from 0 to 1000000");
-        }
-        c.server.idlePollMicroseconds = std::stoi(v);
-      }
+      if (!(st = wholeNumber(file, s["idlePollMicroseconds"], "server.idlePollMicroseconds", 0,
+                             1'000'000, c.server.idlePollMicroseconds))
+               .isOk())
+        return st;
     }
   } catch (const YAML::Exception& e) {
     return invalidArgument(file + ": cannot be read: " + e.what());
