@@ -15,8 +15,8 @@ std::size_t ringIndex(Minutes end, Minutes resolution, std::int32_t slots) {
 
 // Applying `delta` keeps `sum` within [0, kMaxEvents]. A negative delta
 // larger than the sum happens when a finer bucket corrects time that a
-// coarser bucket recorded on its own (the coarse sum never held the minute's
-// old value): refused, so sums never wrap.
+// coarser bucket was recorded for on its own (the coarse sum never held the
+// minute's old value): refused, so sums never wrap.
 bool addFits(std::uint64_t sum, std::int64_t delta) {
   if (delta >= 0) return sum <= kMaxEvents - static_cast<std::uint64_t>(delta);
   return sum >= static_cast<std::uint64_t>(-(delta + 1)) + 1;
@@ -208,8 +208,14 @@ RecordOutcome IndicatorSeries::record(Minutes resolution, Minutes end, std::uint
     inWindow[i] = static_cast<std::size_t>(windows[i].tier) >= tier && end > windowStart(i);
   }
 
+  // Each coarser slot and window stays within [0, kMaxEvents] and keeps
+  // bad <= total. A finer bucket correcting time that a coarser bucket was
+  // recorded for on its own can break either: the coarse value never held
+  // the minute's old counts, so the difference may take out events it does
+  // not have (found by fuzz_engine).
   const auto fits = [&](const Events& e) {
-    return addFits(e.total, dTotal) && addFits(e.bad, dBad);
+    if (!addFits(e.total, dTotal) || !addFits(e.bad, dBad)) return false;
+    return e.bad + static_cast<std::uint64_t>(dBad) <= e.total + static_cast<std::uint64_t>(dTotal);
   };
   bool ok = true;
   for (std::size_t t = tier + 1; t < tiers.size(); ++t)

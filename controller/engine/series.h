@@ -52,8 +52,9 @@ enum class RecordOutcome {
   kRecorded,  // applied
   kTooOld,    // the bucket's ring no longer holds it; nothing changed
   kInvalid,   // bad > total, unknown resolution or misaligned end; nothing changed
-  kOverflow,  // some sum would pass kMaxEvents or go below zero (a finer bucket
-              // correcting a coarser one recorded on its own); nothing changed
+  kOverflow,  // some sum would pass kMaxEvents, go below zero or hold more bad
+              // than total events (a finer bucket correcting a coarser one
+              // recorded on its own); nothing changed
 };
 
 const char* recordOutcomeName(RecordOutcome outcome);

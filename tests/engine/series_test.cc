@@ -4,6 +4,8 @@
 
 #include <map>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "engine/slo_spec.h"
 
@@ -242,6 +244,43 @@ TEST(IndicatorSeries, FinerAfterCoarserNeverWraps) {
     EXPECT_LE(s.window(i).bad, s.window(i).total) << s.layout().windows()[i].name;
     EXPECT_LE(s.window(i).total, kMaxEvents);
   }
+}
+
+// Found by fuzz_engine (a 7d SLO, 2026-12-02): a minute correcting time
+// that a coarse bucket was recorded for on its own must not leave the coarse
+// bucket, or a window, holding more bad than total events. The coarse bucket
+// says (8, 4); taking the minute's 5 good events out would leave (3, 4).
+TEST(IndicatorSeries, FinerAfterCoarserKeepsBadWithinTotal) {
+  auto layout = WindowLayout::build(kDay, defaultRules(kDay), false);
+  ASSERT_TRUE(layout.ok());
+  IndicatorSeries s(*layout, false, 29'000'000 - 300);
+  const Minutes m = 29'000'000 - 35;  // a 15-minute boundary
+  ASSERT_EQ(m % 15, 0);
+  ASSERT_EQ(s.record(1, m, 5, 0), RecordOutcome::kRecorded);
+  ASSERT_EQ(s.record(15, m, 8, 4), RecordOutcome::kRecorded);
+  const auto before = [&] {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+    for (std::size_t i = 0; i < s.layout().windows().size(); ++i)
+      out.emplace_back(s.window(i).total, s.window(i).bad);
+    return out;
+  }();
+  EXPECT_EQ(s.record(1, m, 0, 0), RecordOutcome::kOverflow);
+  for (std::size_t i = 0; i < s.layout().windows().size(); ++i) {
+    EXPECT_EQ(s.window(i).total, before[i].first) << s.layout().windows()[i].name;
+    EXPECT_EQ(s.window(i).bad, before[i].second) << s.layout().windows()[i].name;
+  }
+  // A correction that keeps the coarse bucket consistent still applies, up to
+  // bad == total: (8, 4) + (1 − 5, 0) = (4, 4).
+  EXPECT_EQ(s.record(1, m, 1, 0), RecordOutcome::kRecorded);
+  bool sawCoarse = false;
+  for (std::size_t i = 0; i < s.layout().windows().size(); ++i) {
+    EXPECT_LE(s.window(i).bad, s.window(i).total) << s.layout().windows()[i].name;
+    if (s.window(i).bad == 4) {
+      EXPECT_EQ(s.window(i).total, 4U) << s.layout().windows()[i].name;
+      sawCoarse = true;
+    }
+  }
+  EXPECT_TRUE(sawCoarse) << "no window of 15-minute resolution or coarser holds the bucket";
 }
 
 }  // namespace
