@@ -27,6 +27,15 @@
 #                be counted against the server; BUSY_POLL=0 measures with it
 #   IDLE_POLL_US=0  the Beast server's idle polling (--idle-poll-us; config
 #                server.idlePollMicroseconds): its thread polls this long before sleeping
+#   FLOOD_SPLIT=1  in (c), the floods come from a second slogate_loadgen (the "attacker",
+#                busy-polling, default priority; its JSON in $OUT/IMPL-flood-REP.attack.json)
+#                and the valid requests from one at real-time priority (chrt -f 10, not
+#                busy-polling), both on CPU $LOAD_CPU. With one generator doing both, the
+#                floods' client-side TLS handshakes and 64 KiB sends delay the valid sends in
+#                its one event loop, and that delay is counted against the server; split, the
+#                valid generator preempts the attacker the moment a request is due, and the
+#                attacker's polling keeps the core from idling. The server sees the same load.
+#                FLOOD_SPLIT=0: one generator sends both (needs no root: no chrt).
 # Raw results (wrk text, loadgen JSON, server counters, machine conditions) go to $OUT;
 # the summary is printed and written to $OUT/summary.md. Server CPU per request (from
 # /proc/PID/stat) is the figure least disturbed by other work on the machine.
@@ -54,6 +63,7 @@ KINDS=${KINDS:-"peak fixed flood"}
 SUMMARY_ONLY=${SUMMARY_ONLY:-}
 BUSY_POLL=${BUSY_POLL:-1}
 IDLE_POLL_US=${IDLE_POLL_US:-0}
+FLOOD_SPLIT=${FLOOD_SPLIT:-1}
 read -r -a prio <<<"$PRIO"
 PIN_SERVER=("${prio[@]}" taskset -c "$SERVER_CPU")
 PIN_LOAD=("${prio[@]}" taskset -c "$LOAD_CPU")
@@ -78,6 +88,7 @@ if [[ -z $SUMMARY_ONLY ]]; then
   echo "pinning: server on CPU $SERVER_CPU, load generators on CPU $LOAD_CPU, priority: ${PRIO:-default}"
   echo "load generator busy-polls: $([[ $BUSY_POLL == 1 ]] && echo yes || echo no)"
   echo "Beast server idle polling: ${IDLE_POLL_US} µs"
+  echo "floods from a separate generator, valid requests at real-time priority: $([[ $FLOOD_SPLIT == 1 ]] && echo yes || echo no)"
   echo "body: $(wc -c <"$OUT/review.json") bytes (tests/fixtures/argo/rollout-canary.yaml, UPDATE with a new image)"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt"
@@ -152,6 +163,13 @@ loadgen() {
 }
 
 has() { [[ " $KINDS " == *" $1 "* ]]; }
+seconds_of() { # 30s | 2m | 45 -> whole seconds
+  case $1 in
+    *m) echo $((${1%m} * 60)) ;;
+    *s) echo "${1%s}" ;;
+    *) echo "$1" ;;
+  esac
+}
 for rep in $(seq "$REPS"); do
   for impl in $IMPLS; do
     echo "== run $rep/$REPS: $impl (load $(loadavg))"
@@ -161,7 +179,21 @@ for rep in $(seq "$REPS"); do
         -s tests/bench/webhook_load.lua "$URL/v1/admission"
     fi
     has fixed && measure "$impl-fixed-$rep.json" loadgen --label "$impl fixed $rep"
-    if has flood; then
+    if has flood && [[ $FLOOD_SPLIT == 1 ]]; then
+      # The attacker runs a little longer than the measurement on both ends
+      # (it starts first; 1 valid request/s is the least slogate_loadgen sends).
+      "${PIN_LOAD[@]}" "$LOADGEN" --url "$URL/v1/admission" --body "$OUT/review.json" --ca "$CA" \
+        --rate 1 --connections 1 --duration "$(($(seconds_of "$DURATION") + 3))s" --warmup "$WARMUP" \
+        --json --busy-poll --label "$impl attacker $rep" --mix-malformed "$MALFORMED" \
+        --mix-oversize "$OVERSIZE" --oversize-send "$OVERSIZE_SEND" \
+        >"$OUT/$impl-flood-$rep.attack.json" 2>"$OUT/$impl-flood-$rep.attack.json.err" &
+      attacker=$!
+      sleep 1
+      measure "$impl-flood-$rep.json" chrt -f 10 taskset -c "$LOAD_CPU" "$LOADGEN" --url "$URL/v1/admission" \
+        --body "$OUT/review.json" --ca "$CA" --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" \
+        --connections "$CONNECTIONS" --json --label "$impl flood $rep (valid only)"
+      wait "$attacker" || true
+    elif has flood; then
       measure "$impl-flood-$rep.json" loadgen --label "$impl flood $rep" --mix-malformed "$MALFORMED" \
         --mix-oversize "$OVERSIZE" --oversize-send "$OVERSIZE_SEND"
     fi
@@ -177,11 +209,15 @@ json_num() { # FILE OBJECT KEY: the first "OBJECT":{...} object's KEY
   grep -o "\"$2\":{[^}]*}" "$1" | head -n 1 | grep -o "\"$3\":[0-9.]*" | cut -d: -f2
 }
 top_num() { [[ -f $1 ]] && grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
+# The floods' figures: from the attacker's file when the floods ran split (FLOOD_SPLIT=1).
+flood_file() { if [[ -f ${1%.json}.attack.json ]]; then echo "${1%.json}.attack.json"; else echo "$1"; fi; }
 flood_statuses() { # FILE LANE
+  set -- "$(flood_file "$1")" "$2"
   [[ -f $1 ]] || return 0
   grep -o "\"$2\":{\"target_rate[^{]*{[^}]*" "$1" | grep -o '"statuses":{[^}]*' | cut -d'{' -f2
 }
 flood_num() {
+  set -- "$(flood_file "$1")" "$2" "$3"
   [[ -f $1 ]] || return 0
   grep -o "\"$2\":{\"target_rate[^{]*" "$1" | grep -o "\"$3\":[0-9.]*" | cut -d: -f2
 }
