@@ -119,7 +119,11 @@ IndicatorSeries::Sums IndicatorSeries::slidSums(Minutes t, Minutes calendarFrom)
 void IndicatorSeries::advanceTo(Minutes t) {
   if (t <= head_) return;
   const Minutes calendarFrom = calendarFromAt(t);
-  sums_ = slidSums(t, calendarFrom);
+  moveHead(t, calendarFrom, slidSums(t, calendarFrom));
+}
+
+void IndicatorSeries::moveHead(Minutes t, Minutes calendarFrom, const Sums& slid) {
+  sums_ = slid;
   // Clear the ring slots the new buckets take over.
   for (std::size_t tier = 0; tier < layout_->tiers().size(); ++tier) {
     const RingRef r = ring(tier);
@@ -184,7 +188,7 @@ RecordOutcome IndicatorSeries::record(Minutes resolution, Minutes end, std::uint
       }
     }
     if (!ok) return RecordOutcome::kOverflow;
-    advanceTo(end);
+    moveHead(end, calendarFrom, slid);
   }
   Events* own = slotFor(tier, end);
   if (own == nullptr) return RecordOutcome::kTooOld;

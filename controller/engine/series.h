@@ -115,6 +115,9 @@ class IndicatorSeries {
   // The window sums as they will be with the head at t > head, computed
   // without changing anything.
   Sums slidSums(Minutes t, Minutes calendarFrom) const;
+  // advanceTo(t) with the values it would compute: calendarFromAt(t) and
+  // slidSums(t, calendarFrom) (record() has them already).
+  void moveHead(Minutes t, Minutes calendarFrom, const Sums& slid);
 
   std::shared_ptr<const WindowLayout> layout_;
   Minutes head_;                        // newest minute the windows end at
