@@ -103,8 +103,13 @@ IndicatorSeries::Sums IndicatorSeries::slidSums(Minutes t, Minutes calendarFrom)
     const Minutes r = layout_->tiers()[tier].resolution;
     const Minutes oldStart = windowStart(i);
     const Minutes newStart = windowStart(i, t, calendarFrom);
-    const Minutes last = std::min(newStart, ceilTo(head_, r));
+    const Minutes current = ceilTo(head_, r);
     Events& sum = sums[i];
+    if (newStart >= current) {  // every bucket the sum holds leaves it
+      sum = Events{};
+      continue;
+    }
+    const Minutes last = newStart;
     for (Minutes end = oldStart + r; end <= last; end += r) {
       if (const Events* slot = slotFor(tier, end)) {
         assert(sum.total >= slot->total && sum.bad >= slot->bad);

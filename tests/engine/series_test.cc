@@ -75,6 +75,27 @@ TEST(Series, MinuteWindowsSlideExactly) {
   EXPECT_EQ(s.window(indexOf(*layout, 30)).total, 1000u);
 }
 
+// A jump that empties the short windows (all their buckets leave at once)
+// and only slides the long ones; data after the jump counts from zero.
+TEST(Series, JumpEmptiesShortWindowsAndSlidesLongOnes) {
+  const auto layout = layoutFor(30 * kDay);
+  IndicatorSeries s(layout, false, kT0);
+  for (Minutes m = 1; m <= 10; ++m) {
+    ASSERT_EQ(s.record(1, kT0 + m, 100, m), RecordOutcome::kRecorded);
+  }
+  const std::size_t w5 = indexOf(*layout, 5);
+  const std::size_t w30 = indexOf(*layout, 30);
+  ASSERT_EQ(s.record(1, kT0 + 16, 7, 2), RecordOutcome::kRecorded);  // head 10 → 16
+  EXPECT_EQ(s.window(w5).total, 7u);                                 // (11, 16]: only the new slice
+  EXPECT_EQ(s.window(w5).bad, 2u);
+  EXPECT_EQ(s.window(w30).total, 1007u);
+  EXPECT_EQ(s.window(w30).bad, 57u);
+  s.advanceTo(kT0 + 40);  // (10, 40]: slices 1–10 left, 16 stays
+  EXPECT_EQ(s.window(w5).total, 0u);
+  EXPECT_EQ(s.window(w30).total, 7u);
+  EXPECT_EQ(s.window(w30).bad, 2u);
+}
+
 TEST(Series, LateSliceOverwritesInsteadOfDoubleCounting) {
   const auto layout = layoutFor(30 * kDay);
   IndicatorSeries s(layout, false, kT0);
@@ -98,9 +119,10 @@ TEST(Series, RefusesTooOldInvalidAndOverflow) {
   const Minutes ringSlots = layout->tiers()[0].slots;
   EXPECT_EQ(s.record(1, kT0 + 1000 - ringSlots, 1, 0), RecordOutcome::kTooOld);
   EXPECT_EQ(s.record(1, kT0 + 1000 - ringSlots + 1, 1, 0), RecordOutcome::kRecorded);
-  EXPECT_EQ(s.record(1, kT0 + 999, 1, 2), RecordOutcome::kInvalid);            // bad > total
-  EXPECT_EQ(s.record(15, kT0 + 1001, 1, 0), RecordOutcome::kInvalid);          // misaligned
-  EXPECT_EQ(s.record(7, kT0 + 7 * 5'000'000, 1, 0), RecordOutcome::kInvalid);  // no such tier
+  EXPECT_EQ(s.record(1, kT0 + 999, 1, 2), RecordOutcome::kInvalid);    // bad > total
+  EXPECT_EQ(s.record(15, kT0 + 1001, 1, 0), RecordOutcome::kInvalid);  // misaligned
+  EXPECT_EQ(s.record(7, kT0 + Minutes{7} * 5'000'000, 1, 0),
+            RecordOutcome::kInvalid);                                          // no such tier
   EXPECT_EQ(s.record(1, kT0 + 998, kMaxEvents, 0), RecordOutcome::kOverflow);  // 1 + max
   EXPECT_EQ(s.window(indexOf(*layout, 30 * kDay)).total, 1u);  // nothing half-applied
   EXPECT_EQ(s.record(1, kT0 + 998, kMaxEvents - 1, kMaxEvents - 1), RecordOutcome::kRecorded);
