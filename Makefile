@@ -107,10 +107,10 @@ format-check:
 	@files=$$(git ls-files 'controller/*.h' 'controller/*.cc' 'controller/*.cpp' 'tests/*.h' 'tests/*.cc'); \
 	if [ -n "$$files" ]; then clang-format --dry-run --Werror $$files; fi
 
-# clang-tidy-14 (checked-in .clang-tidy: findings are errors) over controller/,
-# with the compile commands of $(BUILD) (configured, not built).
+# clang-tidy-14 (checked-in .clang-tidy: findings are errors) over controller/
+# and tests/ (the sources in $(BUILD)'s compile commands: configured, not built).
 tidy: configure
-	@run-clang-tidy-14 -p $(BUILD) -j $(JOBS) -quiet '$(CURDIR)/controller/' \
+	@run-clang-tidy-14 -p $(BUILD) -j $(JOBS) -quiet '$(CURDIR)/(controller|tests)/' \
 	  > $(BUILD)/clang-tidy.log 2>&1; rc=$$?; \
 	sed 's/\x1b\[[0-9;]*m//g' $(BUILD)/clang-tidy.log | \
 	  grep -v -e '^clang-tidy-14 ' -e ' warnings generated\.$$' -e '^Suppressed [0-9]* warnings' \

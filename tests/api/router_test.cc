@@ -30,14 +30,14 @@ std::shared_ptr<const gate::Snapshot> frozenSnapshot() {
   e->name = "checkout";
   e->targetRollout = "checkout";
   e->verdict = std::make_shared<engine::Verdict>(engine::evaluate(state));
-  e->evaluatedAtUnix = 29'000'000 * 60;
+  e->evaluatedAtUnix = std::int64_t{29'000'000} * 60;
   auto s = std::make_shared<gate::Snapshot>();
   s->set("shop/checkout", e);
   return s;
 }
 
 TEST(Router, ServesEveryEndpoint) {
-  const auto snapshot = frozenSnapshot();
+  auto snapshot = frozenSnapshot();
   std::atomic<bool> ready{false};
   metrics::Metrics m("test");
   webhook::AdmissionHandler admission(

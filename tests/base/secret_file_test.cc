@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -10,7 +11,7 @@ namespace slogate {
 namespace {
 
 std::string writeTemp(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/slogate_secret_" + name;
+  std::string path = ::testing::TempDir() + "/slogate_secret_" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }
@@ -30,8 +31,9 @@ TEST(SecretFile, ErrorsNameTheFileAndWhatNeverTheContent) {
   ASSERT_FALSE(tooBig);
   EXPECT_NE(tooBig.status().message().find("larger than 1 MiB"), std::string::npos);
   EXPECT_EQ(tooBig.status().message().find("xxxx"), std::string::npos);
-  EXPECT_EQ(readSecretFile(writeTemp("exact", std::string(1024 * 1024, 'y')), "t")->size(),
-            1024U * 1024U);
+  EXPECT_EQ(
+      readSecretFile(writeTemp("exact", std::string(std::size_t{1024} * 1024, 'y')), "t")->size(),
+      1024U * 1024U);
 }
 
 }  // namespace

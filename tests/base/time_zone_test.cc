@@ -27,6 +27,7 @@ std::string readFile(const std::string& path) {
 std::int64_t glibcOffset(const std::string& tz, std::int64_t t) {
   const char* current = std::getenv("TZ");
   if (current == nullptr || tz != current) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): base_test runs no threads; TZ is what glibc reads
     setenv("TZ", tz.c_str(), 1);
     tzset();
   }
@@ -47,10 +48,11 @@ class RestoreTz : public ::testing::Test {
     if (tz != nullptr) saved_ = tz;
   }
   void TearDown() override {
+    // base_test runs no threads, so setting TZ back is safe here.
     if (saved_) {
-      setenv("TZ", saved_->c_str(), 1);
+      setenv("TZ", saved_->c_str(), 1);  // NOLINT(concurrency-mt-unsafe): single-threaded
     } else {
-      unsetenv("TZ");
+      unsetenv("TZ");  // NOLINT(concurrency-mt-unsafe): single-threaded
     }
     tzset();
   }

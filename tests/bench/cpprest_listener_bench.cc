@@ -80,7 +80,9 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "api/router.h"
@@ -212,10 +214,7 @@ std::shared_ptr<const gate::SloEntry> entry(const std::string& ns, const std::st
       "}\n  indicators:\n    errors: {objective: \"99.9\", total: "
       "http_requests_total, bad: http_errors_total}\n";
   auto slos = config::parseSloDocuments(doc, "bench.yaml");
-  if (!slos) {
-    std::fprintf(stderr, "cpprest_listener_bench: %s\n", slos.status().toString().c_str());
-    std::exit(1);
-  }
+  if (!slos) throw std::runtime_error(slos.status().toString());  // main prints it
   constexpr engine::Minutes kNow = 29'000'000;
   engine::SloState state = engine::SloState::start(slos->front(), kNow);
   state.series[0].record(1, kNow, 1000, frozen ? 1000 : 0);
@@ -431,7 +430,7 @@ class CertStore {
 
 // ------------------------------------------------------------ cpprest handler
 
-void reply(whttp::http_request request, const net::ServerResponse& out) {
+void reply(const whttp::http_request& request, const net::ServerResponse& out) {
   whttp::http_response response(static_cast<whttp::status_code>(out.status));
   std::string contentType = "application/json";
   for (const auto& [name, value] : out.headers) {
@@ -475,7 +474,7 @@ void serveCpprest(Bench& bench, const Limits& limits, whttp::http_request reques
                                                  std::to_string(limits.maxBodyBytes) + " bytes"));
   }
   request.extract_utf8string(true).then([&bench, &limits,
-                                         request](pplx::task<std::string> body) mutable {
+                                         request](const pplx::task<std::string>& body) mutable {
     net::ServerRequest in;
     try {
       in.body = body.get();
@@ -510,7 +509,7 @@ int freePort() {
 }  // namespace
 }  // namespace slogate
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using namespace slogate;  // NOLINT(google-build-using-namespace)
   std::string impl = "cpprest";
   int port = 0;
@@ -565,7 +564,7 @@ int main(int argc, char** argv) {
     dir = net::testing::makeTempDir();
   } else if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     std::fprintf(stderr, "cpprest_listener_bench: mkdir %s: %s\n", dir.c_str(),
-                 std::strerror(errno));
+                 std::generic_category().message(errno).c_str());
     return 1;
   }
   std::string certFile;
@@ -621,7 +620,7 @@ int main(int argc, char** argv) {
           [certs](boost::asio::ssl::context& ctx) { certs->configure(ctx); });
       http_listener listener(url + "/", config);
       listener.support(
-          [&bench, &limits](whttp::http_request r) { serveCpprest(bench, limits, std::move(r)); });
+          [&bench, &limits](const whttp::http_request& r) { serveCpprest(bench, limits, r); });
       try {
         listener.open().wait();
         std::printf("%s\nca %s\n", url.c_str(), caFile.c_str());
@@ -659,4 +658,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   if (ownDir) net::testing::removeTree(dir);
   return status;
+} catch (const std::exception& e) {  // e.g. a generated SLO that does not parse
+  std::fprintf(stderr, "cpprest_listener_bench: %s\n", e.what());
+  return 1;
 }

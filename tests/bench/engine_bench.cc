@@ -91,6 +91,7 @@ Fleet& fleet(std::size_t n) {
   return *cached;
 }
 
+// NOLINTNEXTLINE(readability-identifier-naming): Google Benchmark reports this name (README)
 void BM_EvaluateFleet(benchmark::State& bench) {
   Fleet& f = fleet(static_cast<std::size_t>(bench.range(0)));
   std::size_t nonApprove = 0;
@@ -111,6 +112,7 @@ void BM_EvaluateFleet(benchmark::State& bench) {
 }
 BENCHMARK(BM_EvaluateFleet)->Arg(10000)->Unit(benchmark::kMillisecond);
 
+// NOLINTNEXTLINE(readability-identifier-naming): Google Benchmark reports this name (README)
 void BM_IngestSlices(benchmark::State& bench) {
   Fleet& f = fleet(static_cast<std::size_t>(bench.range(0)));
   Minutes head = f.states.front().head();

@@ -40,6 +40,7 @@ class PiecesHttp final : public net::HttpClient {
   std::size_t piece_;
 };
 
+// NOLINTNEXTLINE(readability-identifier-naming): Google Benchmark reports this name (README)
 void BM_WatchDecode(benchmark::State& state) {
   const auto size = static_cast<std::size_t>(state.range(0));
   const std::string body =

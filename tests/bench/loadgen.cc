@@ -71,6 +71,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -874,6 +875,7 @@ void Generator::report(Clock::time_point measureStart, Clock::time_point measure
   for (const auto& lane : lanes_) {
     if (lane.get() == valid_) continue;
     const Lane& f = *lane;
+    const std::uint64_t floodAnswered = f.ok + f.non2xx;
     std::string statuses;
     for (const auto& [status, n] : f.statuses) {
       statuses += " " + std::to_string(status) + "×" + std::to_string(n);
@@ -882,10 +884,10 @@ void Generator::report(Clock::time_point measureStart, Clock::time_point measure
         "  flood %s: %.0f req/s scheduled %llu, sent %llu, answered %llu (%.1f/s):%s; "
         "transport %llu, timeout %llu, dropped %llu, connect errors %llu\n",
         f.name.c_str(), f.rate, static_cast<unsigned long long>(f.scheduled),
-        static_cast<unsigned long long>(f.sent), static_cast<unsigned long long>(f.ok + f.non2xx),
-        static_cast<double>(f.ok + f.non2xx) / window,
-        statuses.empty() ? " none" : statuses.c_str(), static_cast<unsigned long long>(f.transport),
-        static_cast<unsigned long long>(f.timeouts), static_cast<unsigned long long>(f.dropped),
+        static_cast<unsigned long long>(f.sent), static_cast<unsigned long long>(floodAnswered),
+        static_cast<double>(floodAnswered) / window, statuses.empty() ? " none" : statuses.c_str(),
+        static_cast<unsigned long long>(f.transport), static_cast<unsigned long long>(f.timeouts),
+        static_cast<unsigned long long>(f.dropped),
         static_cast<unsigned long long>(f.connectErrors));
     std::printf("    answer latency ms: %s\n", percentilesText(f.latency).c_str());
   }
@@ -893,7 +895,7 @@ void Generator::report(Clock::time_point measureStart, Clock::time_point measure
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -977,4 +979,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   Generator gen(std::move(o), *url, std::move(body));
   return gen.run();
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "slogate_loadgen: %s\n", e.what());
+  return 1;  // as a run that fails (usage errors return 2)
 }

@@ -3,6 +3,7 @@
 // generator's measurements are benchmarks, not tests.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -89,7 +90,7 @@ TEST(LatencyHistogram, RelativeErrorOnAWideRange) {
   constexpr std::uint64_t kN = 100'000;
   for (std::uint64_t i = 1; i <= kN; ++i) h.record(i * 1000);
   for (const double q : {50.0, 90.0, 99.0, 99.9}) {
-    const auto truth = static_cast<std::uint64_t>(q / 100.0 * kN + 0.5) * 1000;
+    const auto truth = static_cast<std::uint64_t>(std::llround(q / 100.0 * kN)) * 1000;
     const std::uint64_t got = h.percentile(q);
     EXPECT_GE(got, truth) << q;
     EXPECT_LE(got, truth + truth / LatencyHistogram::kSubBuckets) << q;

@@ -189,6 +189,7 @@ template <typename Fn>
 void parallelFor(int n, int workers, Fn fn) {
   std::atomic<int> next{0};
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(workers));
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
       for (int i; (i = next.fetch_add(1)) < n;) fn(i);

@@ -50,7 +50,7 @@ class FaultProcess : public ::testing::Test {
     // The incident began two hours ago: the 1h and 5m burn rates are both
     // 200 whatever minute the controller evaluates.
     const std::int64_t nowMinute = std::time(nullptr) / 60;
-    const std::int64_t historyStart = nowMinute - 2 * 1440;
+    const std::int64_t historyStart = nowMinute - std::int64_t{2} * 1440;
     const std::int64_t incident = nowMinute - 120;
     std::string error;
     prom_ = fakes::FaultyPrometheus::start(

@@ -48,7 +48,7 @@ void feed(SloState& state, std::size_t indicator, Minutes minutes, std::uint64_t
           std::uint64_t bad) {
   const Minutes from = state.head();
   for (Minutes m = 1; m <= minutes; ++m) {
-    for (std::size_t k = 0; k < state.series.size(); ++k) state.series[k].advanceTo(from + m);
+    for (auto& s : state.series) s.advanceTo(from + m);
     ASSERT_EQ(state.series[indicator].record(1, from + m, total, bad), RecordOutcome::kRecorded);
   }
 }

@@ -53,8 +53,8 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
-constexpr std::size_t kCoalesceBytes = 64 * 1024;
+constexpr std::uint64_t kBodyLimit = std::uint64_t{16} * 1024 * 1024;
+constexpr std::size_t kCoalesceBytes = std::size_t{64} * 1024;
 constexpr auto kStopTimeout = std::chrono::seconds(5);
 constexpr long kCertValiditySeconds = 7L * 24 * 3600;
 
@@ -375,7 +375,7 @@ WebhookReply postWebhook(const ValidatingWebhook& webhook, const std::string& bo
     reply.error = post + failure;
     return reply;
   }
-  reply.status = parser.get().result_int();
+  reply.status = static_cast<int>(parser.get().result_int());
   reply.contentType = std::string(parser.get()[http::field::content_type]);
   reply.body = parser.get().body();
   return reply;
@@ -537,7 +537,7 @@ class Session : public WatchSink, public std::enable_shared_from_this<Session> {
     if (terminatorQueued_) return;
     for (const std::string& line : lines) writeQueue_.push_back(chunk(line));
     if (finishing) {
-      writeQueue_.push_back("0\r\n\r\n");
+      writeQueue_.emplace_back("0\r\n\r\n");
       terminatorQueued_ = true;
     }
     if (!writing_) writeNext();

@@ -1070,7 +1070,7 @@ ApiCore::Outcome ApiCore::startWatch(std::size_t type, const std::string& ns, co
   if (hasQuery(query, "timeoutSeconds")) {
     const std::optional<std::int64_t> t = parseInt(queryValue(query, "timeoutSeconds"));
     if (!t || *t < 0) return badRequest("invalid timeoutSeconds");
-    timeoutSeconds = static_cast<int>(std::min<std::int64_t>(*t, 24 * 3600));
+    timeoutSeconds = static_cast<int>(std::min<std::int64_t>(*t, std::int64_t{24} * 3600));
   }
   std::optional<std::int64_t> rv;
   if (!rvText.empty()) {

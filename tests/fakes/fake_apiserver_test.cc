@@ -127,7 +127,7 @@ class HttpsClient {
     Response response;
     if (!send(method, target, body, contentType, headers)) return response;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
+    parser.body_limit(std::uint64_t{64} * 1024 * 1024);
     const beast::error_code ec =
         run([&](auto handler) { http::async_read(*stream_, buffer_, parser, handler); });
     if (ec) {
@@ -164,7 +164,7 @@ class HttpsClient {
       ADD_FAILURE() << "watch " << target << ": " << ec.message();
       return response;
     }
-    response.status = watch_->get().result_int();
+    response.status = static_cast<int>(watch_->get().result_int());
     for (const auto& field : watch_->get()) {
       response.headers[lower(std::string(field.name_string()))] = std::string(field.value());
     }
@@ -242,7 +242,7 @@ class HttpsClient {
 
   static Response toResponse(const http::response<http::string_body>& res) {
     Response response;
-    response.status = res.result_int();
+    response.status = static_cast<int>(res.result_int());
     for (const auto& field : res) {
       response.headers[lower(std::string(field.name_string()))] = std::string(field.value());
       if (field.name() == http::field::warning) response.warnings.emplace_back(field.value());

@@ -37,7 +37,7 @@ const std::string kRolloutPath = "/apis/argoproj.io/v1alpha1/namespaces/shop/rol
 const std::string kAbortPath = kRolloutPath + "/status";
 
 using harness::eventually;
-constexpr auto& parse = harness::parseJson;
+using harness::parseJson;
 
 Json rollout(const std::string& podHash) {
   return harness::checkoutRollout(podHash);
@@ -45,7 +45,7 @@ Json rollout(const std::string& podHash) {
 
 // A 1d window with the one fast-burn rule: 5m and 1h above 14.4 → rollback.
 Json slo(const std::string& onNoData) {
-  return parse(
+  return parseJson(
       R"({"apiVersion":"slogate.dev/v1alpha1","kind":"ServiceLevelObjective","metadata":{"name":"checkout","namespace":"shop"},
       "spec":{"window":"1d","target":{"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","name":"checkout"},
       "indicators":{"errors":{"objective":"99.9","total":"http_requests_total{service=\"checkout\"}",
@@ -65,7 +65,7 @@ class GateFaults : public ::testing::Test {
     prom_->setSlowDelay(std::chrono::milliseconds(1500));
     api_ = fakes::FakeApiServer::start({}, &error);
     ASSERT_NE(api_, nullptr) << error;
-    api_->apply(parse(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
+    api_->apply(parseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
     kube::ClusterConfig c;
     c.server = api_->url();
     c.caFile = api_->caFile();
@@ -110,7 +110,7 @@ class GateFaults : public ::testing::Test {
   Json published() const {
     api::VerdictEndpoint endpoint([this] { return gate_->snapshot(); }, std::chrono::seconds(45),
                                   [this] { return clock_.load(); });
-    return parse(endpoint.verdict("shop", "checkout"));
+    return parseJson(endpoint.verdict("shop", "checkout"));
   }
 
   Json sloStatus() const {
@@ -161,6 +161,7 @@ struct TransportFault {
   std::string named;  // what the reason must say about it
 };
 
+// NOLINTNEXTLINE(readability-identifier-naming): gtest finds a value printer by this name
 void PrintTo(const TransportFault& f, std::ostream* os) {
   *os << promFaultName(f.fault);
 }

@@ -22,14 +22,14 @@ using ::testing::HasSubstr;
 constexpr std::int64_t kEnd = 1'793'491'200;  // last sample of the history
 
 using harness::eventually;
-constexpr auto& parse = harness::parseJson;
+using harness::parseJson;
 
 Json rollout(const std::string& podHash) {
   return harness::checkoutRollout(podHash, R"(,"observedGeneration":"2")");
 }
 
 Json slo(const std::string& mode, const std::string& service = "checkout") {
-  return parse(
+  return parseJson(
       R"({"apiVersion":"slogate.dev/v1alpha1","kind":"ServiceLevelObjective","metadata":{"name":"checkout","namespace":"shop"},
       "spec":{"service":"checkout","window":"30d","target":{"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","name":"checkout"},
       "indicators":{"errors":{"objective":"99.9","total":"http_requests_total{service=\")" +
@@ -42,8 +42,8 @@ class GateEndToEnd : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!harness::prometheusAvailable()) return;
     harness::OpenMetricsWriter om;
-    harness::ServiceHistory h("checkout", kEnd - 2 * 86'400, kEnd);
-    h.setRate(kEnd - 2 * 86'400, kEnd - 1200, 1'000, 0);
+    harness::ServiceHistory h("checkout", kEnd - std::int64_t{2} * 86'400, kEnd);
+    h.setRate(kEnd - std::int64_t{2} * 86'400, kEnd - 1200, 1'000, 0);
     h.setRate(kEnd - 1200, kEnd, 1'000, 200);
     h.write(om);
     std::string error;
@@ -59,7 +59,7 @@ class GateEndToEnd : public ::testing::Test {
     std::string error;
     api_ = fakes::FakeApiServer::start({}, &error);
     ASSERT_NE(api_, nullptr) << error;
-    api_->apply(parse(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
+    api_->apply(parseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
     kube::ClusterConfig c;
     c.server = api_->url();
     c.caFile = api_->caFile();
@@ -184,7 +184,7 @@ TEST_F(GateEndToEnd, WarnModeAndNoLeaseNeverAct) {
 
   // Another replica holds the lease: this one evaluates and serves, writes nothing.
   api_->apply(slo("enforce"));
-  api_->apply(parse(
+  api_->apply(parseJson(
       R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"slogate","namespace":"default"},
       "spec":{"holderIdentity":"other-replica","leaseDurationSeconds":3600,"renewTime":"2026-12-02T00:00:00.000000Z"}})"));
   kube::LeaderOptions lo;

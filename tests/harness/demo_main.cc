@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -38,6 +39,7 @@ int run(const std::vector<std::string>& argv) {
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execv(args[0], args.data());
@@ -80,8 +82,9 @@ int main() {
            rfc3339(t.incidentStart - 3600), "--to", rfc3339(t.incidentStart + 86'400 + 3600),
            "--output", "text", "--changes", "true"});
   std::printf("\nWhat a CI pipeline sees when it asks during the incident:\n");
-  const int evaluate = run({slogate, "evaluate", "--slo", slo, "--prometheus", server->url(),
-                            "--at", rfc3339(t.incidentStart + 44 * 60), "--output", "text"});
+  const int evaluate =
+      run({slogate, "evaluate", "--slo", slo, "--prometheus", server->url(), "--at",
+           rfc3339(t.incidentStart + std::int64_t{44} * 60), "--output", "text"});
   std::printf("exit code %d (11 = rollback)\n", evaluate);
   return replay == 0 && evaluate == 11 ? 0 : 1;
 }

@@ -5,10 +5,11 @@ namespace slogate::harness {
 IncidentTimes incidentTimes(std::int64_t day0) {
   constexpr std::int64_t kDay = 86'400;
   constexpr std::int64_t kHour = 3'600;
+  constexpr std::int64_t kMinute = 60;
   IncidentTimes t;
   t.start = day0;
   t.incidentStart = day0 + 2 * kDay + 10 * kHour;
-  t.incidentEnd = t.incidentStart + 45 * 60;
+  t.incidentEnd = t.incidentStart + 45 * kMinute;
   t.end = day0 + 3 * kDay + 12 * kHour;
   return t;
 }

@@ -31,7 +31,7 @@ const std::string kRolloutPath = "/apis/argoproj.io/v1alpha1/namespaces/shop/rol
 const std::string kAbortPath = kRolloutPath + "/status";
 
 using harness::eventually;
-constexpr auto& parse = harness::parseJson;
+using harness::parseJson;
 
 Json rollout(const std::string& podHash) {
   return harness::checkoutRollout(podHash);
@@ -43,7 +43,7 @@ Json slo(bool withLatency) {
           ? R"(,"latency":{"objective":"99","total":"http_request_duration_seconds_count{service=\"checkout\"}",
                "good":"http_request_duration_seconds_bucket{service=\"checkout\",le=\"0.3\"}"})"
           : "";
-  return parse(
+  return parseJson(
       R"({"apiVersion":"slogate.dev/v1alpha1","kind":"ServiceLevelObjective","metadata":{"name":"checkout","namespace":"shop"},
       "spec":{"window":"1d","target":{"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","name":"checkout"},
       "indicators":{"errors":{"objective":"99.9","total":"http_requests_total{service=\"checkout\"}",
@@ -63,7 +63,7 @@ class ApiServerFaults : public ::testing::Test {
     api_ = fakes::FakeApiServer::start({}, &error);
     ASSERT_NE(api_, nullptr) << error;
     api_->setBookmarkInterval(std::chrono::milliseconds(200));
-    api_->apply(parse(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
+    api_->apply(parseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
     kube::ClusterConfig c;
     c.server = api_->url();
     c.caFile = api_->caFile();

@@ -16,8 +16,6 @@
 namespace slogate::kube {
 namespace {
 
-using ::testing::HasSubstr;
-
 Json parse(const std::string& s) {
   auto j = Json::parse(s);
   EXPECT_TRUE(j.ok()) << s;

@@ -52,7 +52,8 @@ struct Fixture {
 
 TEST(PrometheusClient, QueryRangeDecodesMatrixAndSendsAForm) {
   Fixture f;
-  f.transport->answers.push_back(response(200, R"({"status":"success","data":{"resultType":"matrix",
+  f.transport->answers.emplace_back(
+      response(200, R"({"status":"success","data":{"resultType":"matrix",
     "result":[{"metric":{"service":"a"},"values":[[1700000040,"12"],[1700000100,"NaN"],[1700000160.5,"+Inf"]]}]}})"));
   auto r = f.client->queryRange("sum(increase(x{a=\"b c\"}[1m]))", 1700000040, 1700000160, 60);
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -75,10 +76,10 @@ TEST(PrometheusClient, QueryRangeDecodesMatrixAndSendsAForm) {
 
 TEST(PrometheusClient, VectorScalarAndWarnings) {
   Fixture f;
-  f.transport->answers.push_back(response(200, R"({"status":"success","warnings":["partial"],
+  f.transport->answers.emplace_back(response(200, R"({"status":"success","warnings":["partial"],
     "data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"3"]},
                                             {"metric":{"x":"1"},"value":[1700000000,"-Inf"]}]}})"));
-  f.transport->answers.push_back(response(
+  f.transport->answers.emplace_back(response(
       200, R"({"status":"success","data":{"resultType":"scalar","result":[1700000000,"0.5"]}})"));
   auto v = f.client->query("up", 1700000000);
   ASSERT_TRUE(v.ok());
@@ -95,7 +96,7 @@ TEST(PrometheusClient, VectorScalarAndWarnings) {
 
 TEST(PrometheusClient, ErrorBodiesAreSurfacedVerbatimWithoutRetry) {
   Fixture f;
-  f.transport->answers.push_back(response(
+  f.transport->answers.emplace_back(response(
       400,
       R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \"}\""})"));
   auto r = f.client->query("up}", 1);
@@ -108,9 +109,9 @@ TEST(PrometheusClient, ErrorBodiesAreSurfacedVerbatimWithoutRetry) {
 
 TEST(PrometheusClient, RetriesServerErrorsWithJitteredBackoffThenSucceeds) {
   Fixture f;
-  f.transport->answers.push_back(response(503, "Service Unavailable"));
-  f.transport->answers.push_back(unavailable("connection refused"));
-  f.transport->answers.push_back(
+  f.transport->answers.emplace_back(response(503, "Service Unavailable"));
+  f.transport->answers.emplace_back(unavailable("connection refused"));
+  f.transport->answers.emplace_back(
       response(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"));
   auto r = f.client->query("up", 1);
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -129,11 +130,11 @@ TEST(PrometheusClient, GivesUpAfterMaxAttemptsAndHonoursRetryAfter) {
   ClientOptions o;
   o.maxAttempts = 3;
   Fixture f(o);
-  f.transport->answers.push_back(response(429, "slow down", {{"Retry-After", "2"}}));
-  f.transport->answers.push_back(
+  f.transport->answers.emplace_back(response(429, "slow down", {{"Retry-After", "2"}}));
+  f.transport->answers.emplace_back(
       response(500, R"({"status":"error","errorType":"internal","error":"boom"})"));
-  f.transport->answers.push_back(response(502, "<html>bad gateway</html>"));
-  f.transport->answers.push_back(response(200, "never reached"));
+  f.transport->answers.emplace_back(response(502, "<html>bad gateway</html>"));
+  f.transport->answers.emplace_back(response(200, "never reached"));
   auto r = f.client->query("up", 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
@@ -151,7 +152,7 @@ TEST(PrometheusClient, AuthHeadersAndPathPrefix) {
   o.basicPassword = "pa:ss";
   o.headers = {{"X-Scope-OrgID", "team-a"}};
   Fixture f(o);
-  f.transport->answers.push_back(
+  f.transport->answers.emplace_back(
       response(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"));
   ASSERT_TRUE(f.client->query("up", 1).ok());
   const net::HttpRequest& req = f.transport->sent[0];
@@ -171,7 +172,7 @@ TEST(PrometheusClient, BearerTokenFileIsReadPerRequest) {
   o.bearerTokenFile = path;
   Fixture f(o);
   for (int i = 0; i < 2; ++i) {
-    f.transport->answers.push_back(
+    f.transport->answers.emplace_back(
         response(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"));
   }
   ASSERT_TRUE(f.client->query("up", 1).ok());

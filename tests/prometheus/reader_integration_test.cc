@@ -102,19 +102,19 @@ class RealPrometheus : public ::testing::Test {
     {  // Restarts 3 hours before the end: counters start again from 0.
       harness::ServiceHistory h("restart", days(2), kEnd);
       h.setRate(days(2), kEnd, 600, 6);
-      h.counterResetAt(kEnd - 3 * 3600);
+      h.counterResetAt(kEnd - std::int64_t{3} * 3600);
       h.write(om);
     }
     {  // No errors, but 20% slow requests for the last 45 minutes.
       harness::ServiceHistory h("slowpath", days(2), kEnd);
       h.setRate(days(2), kEnd, 1'000, 0);
-      h.setSlow(kEnd - 45 * 60, kEnd, 200);
+      h.setSlow(kEnd - std::int64_t{45} * 60, kEnd, 200);
       h.write(om);
     }
     {  // CPU at 0.95 for the last 2 hours; "edgecpu" exactly at max.
       harness::ServiceHistory h("hotcpu", days(2), kEnd);
       h.setRate(days(2), kEnd, 1'000, 0);
-      h.setCpu(kEnd - 2 * 3600 + 60, kEnd + 60, 0.95);
+      h.setCpu(kEnd - std::int64_t{2} * 3600 + 60, kEnd + 60, 0.95);
       h.write(om);
       harness::ServiceHistory e("edgecpu", days(2), kEnd);
       e.setRate(days(2), kEnd, 1'000, 0);
@@ -260,7 +260,8 @@ TEST_F(RealPrometheus, MissingDataIsInconclusiveNotApproved) {
   EXPECT_EQ(never.reasons.size(), 2u);
   // Four days earlier the service still existed.
   EXPECT_EQ(
-      evaluateAt(sloYaml("gone", "1d", errorsYaml("gone")), kEndMinute - 4 * 1440 - 60).decision,
+      evaluateAt(sloYaml("gone", "1d", errorsYaml("gone")), kEndMinute - Minutes{4} * 1440 - 60)
+          .decision,
       Decision::kApprove);
 }
 

@@ -100,7 +100,7 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
   harness::OpenMetricsWriter om;
   harness::ServiceHistory history("checkout", now - 90'000, now);
   history.setRate(now - 90'000, now, 1'000, 0);
-  history.setRate(now - 20 * 3600, now - 8 * 3600, 1'000, 50);
+  history.setRate(now - std::int64_t{20} * 3600, now - std::int64_t{8} * 3600, 1'000, 50);
   history.write(om);
   std::string error;
   auto prom = harness::PrometheusServer::start(om.text(), &error);
@@ -108,7 +108,7 @@ TEST(AdmissionEndToEnd, TheApiServerCallsSlogatesWebhookForRolloutWrites) {
 
   auto api = fakes::FakeApiServer::start({}, &error);
   ASSERT_NE(api, nullptr) << error;
-  const std::string frozenSince = formatRfc3339(now - 8 * 3600);
+  const std::string frozenSince = formatRfc3339(now - std::int64_t{8} * 3600);
   api->apply(parseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}})"));
   for (const char* name : {"checkout", "search", "other"}) api->apply(parseJson(rollout(name)));
   api->apply(parseJson(slo("checkout", "enforce", frozenSince)));

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "base/json.h"
@@ -89,9 +90,9 @@ Json reversedMembers(const Json& j) {
   }
   if (!j.isObject()) return j;
   Json o = Json::object();
-  for (auto it = j.members().rbegin(); it != j.members().rend(); ++it) {
-    o.set(it->first, reversedMembers(it->second));
-  }
+  const auto& members = j.members();
+  std::for_each(members.rbegin(), members.rend(),
+                [&](const auto& member) { o.set(member.first, reversedMembers(member.second)); });
   return o;
 }
 
@@ -293,7 +294,7 @@ TEST(Admission, DeploymentsReferencedThroughWorkloadRef) {
   Harness h;
   h.snapshot = snapshotWith("rollout-ref-deployment", true);
   const auto docs = fixture("workload-ref.yaml");
-  const Json deployment = docs[0];
+  const Json& deployment = docs[0];
   const Json changed = withImage(deployment, "argoproj/rollouts-demo:green");
   auto out = h.handler.handle(review("UPDATE", "apps", "v1", "Deployment", changed, &deployment));
   EXPECT_FALSE(out.allowed);
@@ -307,7 +308,7 @@ TEST(Admission, DeploymentsReferencedThroughWorkloadRef) {
   EXPECT_TRUE(
       h.handler.handle(review("UPDATE", "apps", "v1", "Deployment", other, &deployment)).allowed);
   // The Rollout with workloadRef: changing the reference is a new revision.
-  const Json rollout = docs[1];
+  const Json& rollout = docs[1];
   Json repointed = rollout;
   Json spec = repointed["spec"];
   Json ref = spec["workloadRef"];
